@@ -1,0 +1,151 @@
+//! The one error type of the HTTP API: every failure becomes
+//! `{"error": "<code>", "detail": "<sentence>"}` with a fitting status.
+//! Client mistakes are 4xx, never 500.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::plex::PlexError;
+use crate::store::{FilterError, StoreError};
+use crate::sync::{SyncError, error_message};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub detail: String,
+    pub field: Option<&'static str>,
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `invalid_filter`, `sync_running`.
+    pub error: String,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
+    pub fn bad_request(error: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, detail)
+    }
+
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.error.to_owned(),
+            detail: self.detail,
+            field: self.field.map(str::to_owned),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<FilterError> for ApiError {
+    fn from(e: FilterError) -> Self {
+        ApiError::bad_request("invalid_filter", e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Filter(f) => f.into(),
+            e if e.is_corruption() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "corrupted",
+                format!("{}; the next sync rebuilds the cache", error_message(&e)),
+            ),
+            e => {
+                tracing::error!("cache error: {}", error_message(&e));
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", error_message(&e))
+            }
+        }
+    }
+}
+
+impl From<PlexError> for ApiError {
+    fn from(e: PlexError) -> Self {
+        let status = match e {
+            PlexError::Unreachable { .. } | PlexError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        let code = match e {
+            PlexError::Unreachable { .. } | PlexError::Timeout { .. } => "plex_unreachable",
+            _ => e.kind(),
+        };
+        ApiError::new(status, code, error_message(&e))
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::AlreadyRunning => ApiError::new(StatusCode::CONFLICT, "sync_running", e.to_string()),
+            SyncError::NotConfigured => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", e.to_string()),
+            SyncError::Plex(p) => p.into(),
+            SyncError::Store(s) => s.into(),
+            e => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.kind(), e.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        let status = match &e {
+            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { StatusCode::PAYLOAD_TOO_LARGE } else { status };
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            _ => "invalid_body",
+        };
+        ApiError::new(status, code, e.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", e.body_text())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a worker stopped: {e}"))
+    }
+}
+
+/// JSON body extractor whose rejections are [`ApiError`]s.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct JsonBody<T>(pub T);

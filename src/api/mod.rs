@@ -1,0 +1,225 @@
+//! The HTTP API and page server (`plexcache serve`): the axum router, its
+//! guards (password, same-origin writes, body size, security headers) and
+//! the server's lifecycle. One module per resource; [`error::ApiError`] is
+//! the one error answer.
+
+pub mod error;
+mod guard;
+mod library;
+mod lifecycle;
+pub mod openapi;
+mod playlists;
+mod settings;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::Settings;
+use crate::store::{Store, SyncState};
+use crate::sync::SyncEngine;
+use error::ApiError;
+pub use lifecycle::PlexProbe;
+
+/// Largest request body accepted (filters and playlists are small).
+const BODY_LIMIT: usize = 1024 * 1024;
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+     script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: SyncEngine,
+    pub settings: Arc<RwLock<Settings>>,
+    /// What the periodic probe last learned about Plex.
+    pub probe: Arc<RwLock<PlexProbe>>,
+    /// The sync state as last read, so status answers never touch the disk.
+    pub state: Arc<RwLock<SyncState>>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> Result<Self, crate::store::StoreError> {
+        let state = store.sync_state()?;
+        let settings = Arc::new(RwLock::new(settings));
+        Ok(Self {
+            engine: SyncEngine::new(store, settings.clone()),
+            settings,
+            probe: Arc::default(),
+            state: Arc::new(RwLock::new(state)),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        self.engine.store()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.engine.settings()
+    }
+
+    pub fn sync_state(&self) -> SyncState {
+        read_lock(&self.state).clone()
+    }
+
+    pub fn probe(&self) -> PlexProbe {
+        read_lock(&self.probe).clone()
+    }
+
+    /// Re-reads the sync state after something changed it.
+    pub fn refresh_state(&self) {
+        match self.store().sync_state() {
+            Ok(fresh) => *write_lock(&self.state) = fresh,
+            Err(e) => tracing::warn!("cannot read the sync state: {}", crate::sync::error_message(&e)),
+        }
+    }
+
+    /// Runs a blocking store call off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store().clone();
+        Ok(tokio::task::spawn_blocking(move || f(&store)).await??)
+    }
+}
+
+pub fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The full router: API, page, guards.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/health", get(library::health))
+        .route("/api/library/status", get(library::status))
+        .route("/api/library/sync", post(library::start_sync))
+        .route("/api/library/sync/history", get(library::history))
+        .route("/api/library/tracks", get(library::tracks))
+        .route("/api/library/stats", get(library::stats))
+        .route("/api/library/sample", get(library::sample))
+        .route("/api/filter/preview", post(library::preview))
+        .route("/api/playlists", post(playlists::create))
+        .route("/api/settings", get(settings::show).put(settings::update))
+        .route("/api/openapi.json", get(openapi::document));
+    Router::new()
+        .merge(api)
+        .fallback(get(page).fallback(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::same_origin_writes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::password))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server hit a bug").into_response()
+        }))
+        .with_state(state)
+}
+
+/// Embedded page files; everything else under `/api` is a JSON 404.
+async fn page(uri: Uri) -> Response {
+    match crate::web::asset(uri.path()) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            asset.bytes,
+        )
+            .into_response(),
+        None => not_found().await,
+    }
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found().into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+        .into_response()
+}
+
+/// A bound server, ready to run. Bind first so callers (and tests binding
+/// port 0) know the address before serving.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        Ok(Self {
+            listener: TcpListener::bind(addr).await?,
+            state,
+        })
+    }
+
+    pub fn from_listener(listener: TcpListener, state: AppState) -> Self {
+        Self { listener, state }
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then stops accepting, cancels a running
+    /// sync (the old library stays) and waits for background work.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        lifecycle::start_background(&state);
+        let shutdown = state.shutdown.clone();
+        let serve = axum::serve(self.listener, router(state.clone())).with_graceful_shutdown(async move {
+            tokio::select! {
+                () = stop => {},
+                () = shutdown.cancelled() => {},
+            }
+        });
+        let result = serve.await;
+        state.shutdown.cancel();
+        state.tasks.close();
+        if tokio::time::timeout(std::time::Duration::from_secs(10), state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background work did not stop within 10 s");
+        }
+        result
+    }
+}

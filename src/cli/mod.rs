@@ -1,0 +1,90 @@
+//! Command line: one file per subcommand, each a clap type with a `run`
+//! method. Owns argument parsing, logging set-up and exit codes.
+
+mod common;
+mod demo;
+mod emulate;
+mod serve;
+mod status;
+mod sync;
+mod tracks;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use common::CommonArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "plexcache", version, about = "A fast local cache of a Plex music library")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API and web page (syncs in the background when stale).
+    Serve(serve::ServeArgs),
+    /// Sync the library from Plex into the cache now.
+    Sync(sync::SyncArgs),
+    /// Show the cache's state: track count, last sync, server, history.
+    Status(status::StatusArgs),
+    /// Query cached tracks with filters (no Plex needed).
+    Tracks(tracks::TracksArgs),
+    /// Run the Plex server emulator.
+    Emulate(emulate::EmulateArgs),
+    /// Run the emulator and the server together on a generated library.
+    Demo(demo::DemoArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => args.run().await,
+            Command::Sync(args) => args.run().await,
+            Command::Status(args) => args.run().await,
+            Command::Tracks(args) => args.run().await,
+            Command::Emulate(args) => args.run().await,
+            Command::Demo(args) => args.run().await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// "outer: cause: root cause", so the user sees why, not just what.
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,108 @@
+//! `plexcache sync`: one sync now, with a progress bar on a terminal and
+//! plain progress lines otherwise. The exit code says whether it worked.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+use crate::sync::{Progress, SyncEngine};
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    common: super::CommonArgs,
+}
+
+impl SyncArgs {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let settings = self.common.settings()?;
+        let (store, notice) = Store::open(&settings.database_path())?;
+        if let Some(notice) = notice {
+            eprintln!("warning: {notice}");
+        }
+        let engine = SyncEngine::new(store, Arc::new(RwLock::new(settings)));
+        let ticket = engine.try_start()?;
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            super::serve::shutdown_signal().await;
+            on_signal.cancel();
+        });
+        let reporter = tokio::spawn(report_progress(engine.progress().clone()));
+        let result = engine.run(ticket, cancel).await;
+        reporter.abort();
+        let _ = reporter.await;
+        match result {
+            Ok(report) => {
+                println!(
+                    "synced {} tracks from {} in {:.1} s ({} added, {} removed)",
+                    report.committed.track_count,
+                    report.server.name,
+                    report.seconds,
+                    report.committed.added,
+                    report.committed.removed
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error) => {
+                eprintln!("sync failed: {}", crate::sync::error_message(&error));
+                eprintln!("the cache keeps its previous library");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+/// Draws progress until aborted: a bar on a terminal, a line per phase and
+/// every few seconds otherwise.
+async fn report_progress(progress: Progress) {
+    let terminal = std::io::stderr().is_terminal();
+    let bar = terminal.then(|| {
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template("{prefix:>10} [{bar:30.yellow/white}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style.progress_chars("=> "));
+        bar
+    });
+    let _clear = ClearOnDrop(bar.clone());
+    let mut last_line = std::time::Instant::now();
+    let mut last_phase = None;
+    loop {
+        if let Some(report) = progress.report() {
+            let eta = report.eta_s.map(|s| format!("about {s:.0} s left")).unwrap_or_default();
+            let rate = report.rate.map(|r| format!("{r:.0}/s")).unwrap_or_default();
+            match &bar {
+                Some(bar) => {
+                    bar.set_prefix(report.phase.label());
+                    bar.set_length(report.total.unwrap_or(report.current));
+                    bar.set_position(report.current);
+                    bar.set_message(format!("{rate} {eta}"));
+                }
+                None => {
+                    if last_phase != Some(report.phase) || last_line.elapsed() > Duration::from_secs(5) {
+                        let total = report.total.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+                        eprintln!("{}: {}/{} {rate} {eta}", report.phase.label(), report.current, total);
+                        last_phase = Some(report.phase);
+                        last_line = std::time::Instant::now();
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(if terminal { 100 } else { 500 })).await;
+    }
+}
+
+struct ClearOnDrop(Option<ProgressBar>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

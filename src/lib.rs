@@ -1,0 +1,14 @@
+//! plexcache: a local SQLite copy of a Plex music library.
+//!
+//! Data flows one way: [`plex`] (client) → [`sync`] → [`store`] → [`api`] → [`web`].
+//! [`emulator`] is a Plex server stand-in for demos, tests and benchmarks;
+//! [`cli`] wires the parts into subcommands.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod emulator;
+pub mod plex;
+pub mod store;
+pub mod sync;
+pub mod web;

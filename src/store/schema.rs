@@ -1,0 +1,125 @@
+//! The cache's schema as numbered migrations, applied in order and recorded
+//! in `PRAGMA user_version`. Never edit a released migration: add one.
+
+/// Index definitions, kept apart so a full sync can drop them for the bulk
+/// load and rebuild them once at the end (much faster than maintaining them
+/// row by row).
+pub const TRACK_INDEXES: &[&str] = &[
+    "CREATE INDEX IF NOT EXISTS tracks_title ON tracks (title COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS tracks_artist ON tracks (artist COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS tracks_album_artist ON tracks (album_artist COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS tracks_album ON tracks (album COLLATE NOCASE, disc, track)",
+    "CREATE INDEX IF NOT EXISTS tracks_year ON tracks (year)",
+    "CREATE INDEX IF NOT EXISTS tracks_rating ON tracks (rating)",
+    "CREATE INDEX IF NOT EXISTS tracks_added ON tracks (added_at)",
+    "CREATE INDEX IF NOT EXISTS tracks_plays ON tracks (play_count)",
+    "CREATE INDEX IF NOT EXISTS tracks_last_played ON tracks (last_played_at)",
+    "CREATE INDEX IF NOT EXISTS tracks_duration ON tracks (duration_ms)",
+    "CREATE INDEX IF NOT EXISTS tracks_live ON tracks (is_live, year)",
+    "CREATE INDEX IF NOT EXISTS track_genres_genre ON track_genres (genre_id, track_id)",
+];
+
+/// Names of the indexes above, for dropping them.
+pub const TRACK_INDEX_NAMES: &[&str] = &[
+    "tracks_title",
+    "tracks_artist",
+    "tracks_album_artist",
+    "tracks_album",
+    "tracks_year",
+    "tracks_rating",
+    "tracks_added",
+    "tracks_plays",
+    "tracks_last_played",
+    "tracks_duration",
+    "tracks_live",
+    "track_genres_genre",
+];
+
+/// Migration N (1-based) brings the schema from version N-1 to N.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the library, its genres and text index, sync state and history.
+    r#"
+    CREATE TABLE tracks (
+        id             INTEGER PRIMARY KEY,
+        rating_key     TEXT NOT NULL UNIQUE,
+        section        TEXT NOT NULL,
+        title          TEXT NOT NULL,
+        artist         TEXT NOT NULL,
+        album_artist   TEXT NOT NULL,
+        album          TEXT NOT NULL,
+        album_key      TEXT,
+        artist_key     TEXT,
+        disc           INTEGER,
+        track          INTEGER,
+        duration_ms    INTEGER,
+        year           INTEGER,
+        rating         REAL,
+        play_count     INTEGER NOT NULL DEFAULT 0,
+        last_played_at INTEGER,
+        added_at       INTEGER,
+        updated_at     INTEGER,
+        is_live        INTEGER NOT NULL DEFAULT 0,
+        own_genres     INTEGER NOT NULL DEFAULT 0,
+        genres         TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE genres (
+        id   INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE
+    );
+    CREATE TABLE track_genres (
+        track_id INTEGER NOT NULL,
+        genre_id INTEGER NOT NULL,
+        PRIMARY KEY (track_id, genre_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE albums (
+        rating_key TEXT PRIMARY KEY,
+        artist_key TEXT,
+        title      TEXT,
+        year       INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE artists (
+        rating_key TEXT PRIMARY KEY,
+        title      TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE parent_genres (
+        parent_key TEXT NOT NULL,
+        genre_id   INTEGER NOT NULL,
+        PRIMARY KEY (parent_key, genre_id)
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE tracks_fts USING fts5(
+        title, artist, album,
+        content = 'tracks', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE sync_state (
+        id                 INTEGER PRIMARY KEY CHECK (id = 1),
+        machine_identifier TEXT,
+        server_name        TEXT,
+        synced_at          INTEGER,
+        track_count        INTEGER NOT NULL DEFAULT 0,
+        duration_ms        INTEGER,
+        last_error         TEXT,
+        last_error_kind    TEXT,
+        last_error_at      INTEGER
+    );
+    INSERT INTO sync_state (id) VALUES (1);
+    CREATE TABLE sync_history (
+        id                 INTEGER PRIMARY KEY,
+        started_at         INTEGER NOT NULL,
+        finished_at        INTEGER,
+        outcome            TEXT NOT NULL,
+        track_count        INTEGER,
+        added              INTEGER,
+        removed            INTEGER,
+        error              TEXT,
+        machine_identifier TEXT,
+        server_name        TEXT
+    );
+    CREATE TABLE stats_cache (
+        kind  TEXT NOT NULL,
+        name  TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+    ) WITHOUT ROWID;
+    "#,
+];

@@ -1,0 +1,343 @@
+//! Replacing the library: one write transaction that empties the tables,
+//! takes every artist, album and track a sync streams in, derives what
+//! depends on all of them (years, inherited genres, text index, statistics)
+//! and commits. Readers see the old library until the commit; dropping the
+//! writer without finishing rolls everything back.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+
+use super::schema::{TRACK_INDEXES, TRACK_INDEX_NAMES};
+use super::state::now_unix;
+use super::{Store, StoreError};
+
+/// A track as the sync hands it over, derivations done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTrack<'a> {
+    pub rating_key: &'a str,
+    pub section: &'a str,
+    pub title: &'a str,
+    /// Empty when Plex gave none; filled from the artist table, else `Unknown Artist`.
+    pub artist: &'a str,
+    pub album_artist: &'a str,
+    /// Empty when Plex gave none; filled from the album table, else `Unknown Album`.
+    pub album: &'a str,
+    pub album_key: Option<&'a str>,
+    pub artist_key: Option<&'a str>,
+    pub disc: Option<i64>,
+    pub track: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// Valid year (1000–2100) from the track listing; else the album's.
+    pub year: Option<i64>,
+    pub rating: Option<f64>,
+    pub play_count: i64,
+    pub last_played_at: Option<i64>,
+    pub added_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub is_live: bool,
+    /// The track's own genres; empty means "inherit".
+    pub genres: &'a [String],
+}
+
+/// An album or artist row, for year and genre inheritance.
+#[derive(Debug, Clone, Copy)]
+pub enum ParentKind {
+    Album,
+    Artist,
+}
+
+/// What the sync state records when the new library commits.
+#[derive(Debug, Clone)]
+pub struct Finish<'a> {
+    pub machine_identifier: &'a str,
+    pub server_name: &'a str,
+    pub started_at_ms: i64,
+}
+
+/// Counts of the committed library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub track_count: i64,
+    pub added: i64,
+    pub removed: i64,
+}
+
+pub struct LibraryWriter {
+    conn: Connection,
+    genre_ids: HashMap<String, i64>,
+    previous_keys_table: bool,
+    open: bool,
+}
+
+impl Store {
+    /// Starts replacing the library. Only one writer can exist at a time
+    /// (`BEGIN IMMEDIATE`); the sync engine also serializes syncs itself.
+    pub fn replace_library(&self) -> Result<LibraryWriter, StoreError> {
+        let conn = self.writer()?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut writer = LibraryWriter {
+            conn,
+            genre_ids: HashMap::new(),
+            previous_keys_table: false,
+            open: true,
+        };
+        writer.prepare()?;
+        Ok(writer)
+    }
+}
+
+impl LibraryWriter {
+    fn prepare(&mut self) -> Result<(), StoreError> {
+        // Remember the old keys to report what was added and removed.
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE previous_keys (rating_key TEXT PRIMARY KEY) WITHOUT ROWID;
+             INSERT INTO previous_keys SELECT rating_key FROM tracks;",
+        )?;
+        self.previous_keys_table = true;
+        for name in TRACK_INDEX_NAMES {
+            self.conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        clear_library(&self.conn)?;
+        Ok(())
+    }
+
+    pub fn add_parent(
+        &mut self,
+        kind: ParentKind,
+        rating_key: &str,
+        parent_key: Option<&str>,
+        title: Option<&str>,
+        year: Option<i64>,
+        genres: &[String],
+    ) -> Result<(), StoreError> {
+        match kind {
+            ParentKind::Album => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO albums (rating_key, artist_key, title, year) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![rating_key, parent_key, title, year.filter(|y| valid_year(*y))])?;
+            }
+            ParentKind::Artist => {
+                self.conn
+                    .prepare_cached("INSERT OR REPLACE INTO artists (rating_key, title) VALUES (?1, ?2)")?
+                    .execute(params![rating_key, title])?;
+            }
+        }
+        self.set_parent_genres(rating_key, genres)
+    }
+
+    /// Replaces a parent's genre list (full records replace truncated listings).
+    pub fn set_parent_genres(&mut self, rating_key: &str, genres: &[String]) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM parent_genres WHERE parent_key = ?1")?
+            .execute([rating_key])?;
+        for genre in genres {
+            let id = self.genre_id(genre)?;
+            self.conn
+                .prepare_cached("INSERT OR IGNORE INTO parent_genres (parent_key, genre_id) VALUES (?1, ?2)")?
+                .execute(params![rating_key, id])?;
+        }
+        Ok(())
+    }
+
+    /// Adds or (for a key seen twice while offsets shifted) replaces a track.
+    pub fn add_track(&mut self, t: &NewTrack<'_>) -> Result<(), StoreError> {
+        let id: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO tracks (rating_key, section, title, artist, album_artist, album, album_key,
+                     artist_key, disc, track, duration_ms, year, rating, play_count, last_played_at,
+                     added_at, updated_at, is_live, own_genres)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT (rating_key) DO UPDATE SET section = excluded.section, title = excluded.title,
+                     artist = excluded.artist, album_artist = excluded.album_artist, album = excluded.album,
+                     album_key = excluded.album_key, artist_key = excluded.artist_key, disc = excluded.disc,
+                     track = excluded.track, duration_ms = excluded.duration_ms, year = excluded.year,
+                     rating = excluded.rating, play_count = excluded.play_count,
+                     last_played_at = excluded.last_played_at, added_at = excluded.added_at,
+                     updated_at = excluded.updated_at, is_live = excluded.is_live, own_genres = excluded.own_genres
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    t.rating_key,
+                    t.section,
+                    t.title,
+                    t.artist,
+                    t.album_artist,
+                    t.album,
+                    t.album_key,
+                    t.artist_key,
+                    t.disc,
+                    t.track,
+                    t.duration_ms,
+                    t.year.filter(|y| valid_year(*y)),
+                    t.rating,
+                    t.play_count,
+                    t.last_played_at,
+                    t.added_at,
+                    t.updated_at,
+                    t.is_live,
+                    !t.genres.is_empty(),
+                ],
+                |r| r.get(0),
+            )?;
+        self.conn
+            .prepare_cached("DELETE FROM track_genres WHERE track_id = ?1")?
+            .execute([id])?;
+        for genre in t.genres {
+            let genre_id = self.genre_id(genre)?;
+            self.conn
+                .prepare_cached("INSERT OR IGNORE INTO track_genres (track_id, genre_id) VALUES (?1, ?2)")?
+                .execute(params![id, genre_id])?;
+        }
+        Ok(())
+    }
+
+    /// Drops every track taken so far, for a pass that starts over after the
+    /// library changed under it.
+    pub fn restart_tracks(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("DELETE FROM track_genres; DELETE FROM tracks;")?;
+        Ok(())
+    }
+
+    /// Distinct tracks taken so far.
+    pub fn track_count(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))?)
+    }
+
+    /// Derives inherited fields, rebuilds indexes and statistics, records
+    /// the sync state and commits.
+    pub fn finish(mut self, finish: &Finish<'_>) -> Result<Committed, StoreError> {
+        self.conn.execute_batch(DERIVE_SQL)?;
+        for sql in TRACK_INDEXES {
+            self.conn.execute_batch(sql)?;
+        }
+        self.conn.execute_batch(CLEANUP_SQL)?;
+        self.conn.execute_batch(STATS_SQL)?;
+        let track_count = self.track_count()?;
+        let removed: i64 = self.conn.query_row(
+            "SELECT count(*) FROM temp.previous_keys p WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.rating_key = p.rating_key)",
+            [],
+            |r| r.get(0),
+        )?;
+        let kept: i64 = self.conn.query_row("SELECT count(*) FROM temp.previous_keys", [], |r| r.get::<_, i64>(0))? - removed;
+        let duration_ms = now_millis() - finish.started_at_ms;
+        self.conn.execute(
+            "UPDATE sync_state SET machine_identifier = ?1, server_name = ?2, synced_at = ?3, track_count = ?4,
+                 duration_ms = ?5, last_error = NULL, last_error_kind = NULL, last_error_at = NULL WHERE id = 1",
+            params![finish.machine_identifier, finish.server_name, now_unix(), track_count, duration_ms],
+        )?;
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        self.drop_previous_keys();
+        // Fold the big write back into the main file now rather than on some
+        // reader's time; a busy reader only makes this partial, which is fine.
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        Ok(Committed {
+            track_count,
+            added: track_count - kept,
+            removed,
+        })
+    }
+
+    fn drop_previous_keys(&mut self) {
+        if self.previous_keys_table {
+            let _ = self.conn.execute_batch("DROP TABLE IF EXISTS temp.previous_keys");
+            self.previous_keys_table = false;
+        }
+    }
+
+    fn genre_id(&mut self, name: &str) -> Result<i64, StoreError> {
+        let name = name.trim();
+        let folded = name.to_lowercase();
+        if let Some(&id) = self.genre_ids.get(&folded) {
+            return Ok(id);
+        }
+        let id: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO genres (name) VALUES (?1) ON CONFLICT (name) DO UPDATE SET name = name RETURNING id",
+            )?
+            .query_row([name], |r| r.get(0))?;
+        self.genre_ids.insert(folded, id);
+        Ok(id)
+    }
+}
+
+impl Drop for LibraryWriter {
+    fn drop(&mut self) {
+        if self.open {
+            // Not finished: the old library stays exactly as it was.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.drop_previous_keys();
+    }
+}
+
+/// Empties the library tables (used by a full replace and a server change).
+pub(super) fn clear_library(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "DELETE FROM track_genres; DELETE FROM tracks; DELETE FROM genres; DELETE FROM albums;
+         DELETE FROM artists; DELETE FROM parent_genres; DELETE FROM stats_cache;
+         INSERT INTO tracks_fts (tracks_fts) VALUES ('delete-all');
+         UPDATE sync_state SET track_count = 0 WHERE id = 1;",
+    )?;
+    Ok(())
+}
+
+fn valid_year(year: i64) -> bool {
+    (1000..=2100).contains(&year)
+}
+
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Fills what the track listing may lack from the album and artist tables,
+/// and inherits genres: the track's own, else its album's, else its artist's.
+const DERIVE_SQL: &str = r#"
+UPDATE tracks SET year = (SELECT a.year FROM albums a WHERE a.rating_key = tracks.album_key)
+    WHERE year IS NULL;
+UPDATE tracks SET album = coalesce(
+        (SELECT a.title FROM albums a WHERE a.rating_key = tracks.album_key AND a.title <> ''),
+        'Unknown Album')
+    WHERE album = '';
+UPDATE tracks SET album_artist = coalesce(
+        (SELECT r.title FROM artists r WHERE r.rating_key = tracks.artist_key AND r.title <> ''),
+        'Unknown Artist')
+    WHERE album_artist = '';
+UPDATE tracks SET artist = album_artist WHERE artist = '';
+INSERT OR IGNORE INTO track_genres (track_id, genre_id)
+    SELECT t.id, pg.genre_id FROM tracks t JOIN parent_genres pg ON pg.parent_key = t.album_key
+    WHERE t.own_genres = 0;
+INSERT OR IGNORE INTO track_genres (track_id, genre_id)
+    SELECT t.id, pg.genre_id FROM tracks t JOIN parent_genres pg ON pg.parent_key = t.artist_key
+    WHERE t.own_genres = 0
+      AND NOT EXISTS (SELECT 1 FROM parent_genres a WHERE a.parent_key = t.album_key);
+UPDATE tracks SET genres = coalesce(
+        (SELECT json_group_array(g.name) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
+         WHERE tg.track_id = tracks.id),
+        '[]');
+"#;
+
+/// Runs once the indexes exist (the genre clean-up needs one).
+const CLEANUP_SQL: &str = r#"
+DELETE FROM genres WHERE NOT EXISTS (SELECT 1 FROM track_genres tg WHERE tg.genre_id = genres.id);
+INSERT INTO tracks_fts (tracks_fts) VALUES ('rebuild');
+"#;
+
+/// Precomputed genre and decade counts, so statistics cost nothing to read.
+const STATS_SQL: &str = r#"
+DELETE FROM stats_cache;
+INSERT INTO stats_cache (kind, name, count)
+    SELECT 'genre', g.name, count(*) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id GROUP BY g.id;
+INSERT INTO stats_cache (kind, name, count)
+    SELECT 'decade', (year / 10 * 10) || 's', count(*) FROM tracks WHERE year IS NOT NULL GROUP BY year / 10;
+UPDATE sync_state SET track_count = (SELECT count(*) FROM tracks) WHERE id = 1;
+"#;

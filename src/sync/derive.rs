@@ -1,0 +1,100 @@
+//! Turning a track as Plex lists it into the row we store: track artist,
+//! defaults for missing fields, valid years, ratings and the live flag.
+
+use crate::plex::Track;
+use crate::store::write::NewTrack;
+
+use super::live::is_live;
+
+pub const UNTITLED: &str = "Untitled";
+
+/// Derives the stored row. Empty artist or album strings are filled from the
+/// album and artist records when the library is committed.
+pub fn new_track<'a>(t: &'a Track, section: &'a str) -> NewTrack<'a> {
+    let title = t.title.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(UNTITLED);
+    let album_artist = t.album_artist.as_deref().unwrap_or("");
+    let artist = t
+        .original_title
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(album_artist);
+    let album = t.album.as_deref().unwrap_or("");
+    NewTrack {
+        rating_key: &t.rating_key,
+        section,
+        title,
+        artist,
+        album_artist,
+        album,
+        album_key: t.album_key.as_deref(),
+        artist_key: t.artist_key.as_deref(),
+        disc: t.disc_number,
+        track: t.track_number,
+        duration_ms: t.duration_ms.filter(|d| *d >= 0),
+        year: t.album_year.filter(|y| (1000..=2100).contains(y)),
+        rating: t.user_rating.filter(|r| r.is_finite()).map(|r| r.clamp(0.0, 10.0)),
+        play_count: t.play_count.unwrap_or(0).max(0),
+        last_played_at: t.last_played_at,
+        added_at: t.added_at,
+        updated_at: t.updated_at,
+        is_live: is_live(title, album),
+        genres: &t.genres,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare(key: &str) -> Track {
+        Track {
+            rating_key: key.into(),
+            album_key: None,
+            artist_key: None,
+            title: None,
+            album_artist: None,
+            album: None,
+            original_title: None,
+            track_number: None,
+            disc_number: None,
+            album_year: None,
+            user_rating: None,
+            play_count: None,
+            last_played_at: None,
+            duration_ms: None,
+            added_at: None,
+            updated_at: None,
+            genres: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn missing_fields_get_defaults() {
+        let t = bare("1");
+        let n = new_track(&t, "1");
+        assert_eq!((n.title, n.artist, n.album, n.play_count, n.year), (UNTITLED, "", "", 0, None));
+    }
+
+    #[test]
+    fn track_artist_prefers_original_title() {
+        let mut t = bare("1");
+        t.album_artist = Some("Various Artists".into());
+        t.original_title = Some("Nina Simone".into());
+        assert_eq!(new_track(&t, "1").artist, "Nina Simone");
+        t.original_title = Some("  ".into());
+        assert_eq!(new_track(&t, "1").artist, "Various Artists");
+    }
+
+    #[test]
+    fn years_and_ratings_are_kept_in_range() {
+        let mut t = bare("1");
+        t.album_year = Some(3000);
+        t.user_rating = Some(12.0);
+        let n = new_track(&t, "1");
+        assert_eq!((n.year, n.rating), (None, Some(10.0)));
+        t.album_year = Some(1999);
+        t.user_rating = Some(7.5);
+        let n = new_track(&t, "1");
+        assert_eq!((n.year, n.rating), (Some(1999), Some(7.5)));
+    }
+}

@@ -1,0 +1,447 @@
+//! The sync engine: copies the configured Plex music sections into the store
+//! as named phases — connect, artists, albums, tracks, save — with bounded
+//! concurrent page fetches feeding one write transaction. One sync at a time;
+//! a failed, cancelled or killed sync leaves the previous library untouched.
+
+mod derive;
+pub mod live;
+mod plan;
+pub mod progress;
+mod writer;
+
+use std::sync::{Arc, RwLock};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::plex::{ClientOptions, ListKind, Parent, PlexClient, PlexError, Section, ServerInfo};
+use crate::store::state::SyncOutcome;
+use crate::store::write::{Committed, ParentKind, now_millis};
+use crate::store::{Store, StoreError};
+
+pub use plan::{PassCheck, check_pass};
+pub use progress::{Phase, Progress, ProgressReport};
+use writer::{Batch, WriterHandle};
+
+/// Metadata requests ask for this many albums or artists at once.
+const METADATA_BATCH: usize = 100;
+/// Passes over the tracks before giving up on a library that keeps changing.
+const MAX_PASSES: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("a sync is already running")]
+    AlreadyRunning,
+    #[error("Plex is not configured: set a Plex URL and token")]
+    NotConfigured,
+    #[error(transparent)]
+    Plex(#[from] PlexError),
+    #[error("cannot write the cache")]
+    Store(#[from] StoreError),
+    #[error("the sync was cancelled")]
+    Cancelled,
+    #[error("the library kept changing during {0} passes; try again later")]
+    Unstable(u32),
+}
+
+impl SyncError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::AlreadyRunning => "sync_running",
+            SyncError::NotConfigured => "not_configured",
+            SyncError::Plex(e) => e.kind(),
+            SyncError::Store(e) => e.kind(),
+            SyncError::Cancelled => "cancelled",
+            SyncError::Unstable(_) => "unstable",
+        }
+    }
+}
+
+/// What a successful sync did.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    pub server: ServerInfo,
+    pub committed: Committed,
+    pub passes: u32,
+    pub seconds: f64,
+}
+
+/// Runs syncs against the current settings. Cheap to clone.
+#[derive(Clone)]
+pub struct SyncEngine {
+    store: Store,
+    settings: Arc<RwLock<Settings>>,
+    progress: Progress,
+}
+
+/// Proof that this caller holds the one sync slot; ends it when dropped.
+pub struct SyncTicket {
+    progress: Progress,
+}
+
+impl Drop for SyncTicket {
+    fn drop(&mut self) {
+        self.progress.end();
+    }
+}
+
+impl SyncEngine {
+    pub fn new(store: Store, settings: Arc<RwLock<Settings>>) -> Self {
+        Self {
+            store,
+            settings,
+            progress: Progress::default(),
+        }
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> Settings {
+        match self.settings.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Takes the sync slot, or says a sync already runs. `blocking` is
+    /// whether there is nothing to show until it ends.
+    pub fn try_start(&self) -> Result<SyncTicket, SyncError> {
+        if !self.settings().plex_configured() {
+            return Err(SyncError::NotConfigured);
+        }
+        let empty = self.store.sync_state().map(|s| s.track_count == 0).unwrap_or(true);
+        if self.progress.try_begin(empty) {
+            Ok(SyncTicket {
+                progress: self.progress.clone(),
+            })
+        } else {
+            Err(SyncError::AlreadyRunning)
+        }
+    }
+
+    /// Runs a sync to the end, recording its outcome in the history and,
+    /// on failure, as the last error.
+    pub async fn run(&self, ticket: SyncTicket, cancel: CancellationToken) -> Result<SyncReport, SyncError> {
+        let history = self.store.start_history().ok();
+        let started = std::time::Instant::now();
+        let result = tokio::select! {
+            result = self.sync(started) => result,
+            () = cancel.cancelled() => Err(SyncError::Cancelled),
+        };
+        // The writer thread may still be rolling back; it finishes on its own.
+        self.record(history, &result);
+        drop(ticket);
+        result
+    }
+
+    fn record(&self, history: Option<i64>, result: &Result<SyncReport, SyncError>) {
+        let outcome = match result {
+            Ok(report) => {
+                tracing::info!(
+                    tracks = report.committed.track_count,
+                    added = report.committed.added,
+                    removed = report.committed.removed,
+                    passes = report.passes,
+                    seconds = format!("{:.2}", report.seconds),
+                    server = %report.server.name,
+                    "sync finished"
+                );
+                SyncOutcome {
+                    outcome: "success",
+                    track_count: Some(report.committed.track_count),
+                    added: Some(report.committed.added),
+                    removed: Some(report.committed.removed),
+                    error: None,
+                    server_name: Some(&report.server.name),
+                    machine_identifier: Some(&report.server.machine_identifier),
+                }
+            }
+            Err(error) => {
+                let message = error_message(error);
+                tracing::error!(kind = error.kind(), "sync failed: {message}");
+                if let Err(e) = self.store.record_error(error.kind(), &message) {
+                    tracing::error!("cannot record the sync error: {}", error_message(&e));
+                }
+                let outcome = if matches!(error, SyncError::Cancelled) { "cancelled" } else { "failed" };
+                return self.finish_history(history, &SyncOutcome {
+                    outcome,
+                    track_count: None,
+                    added: None,
+                    removed: None,
+                    error: Some(&message),
+                    server_name: None,
+                    machine_identifier: None,
+                });
+            }
+        };
+        self.finish_history(history, &outcome);
+    }
+
+    fn finish_history(&self, history: Option<i64>, outcome: &SyncOutcome<'_>) {
+        if let Some(id) = history
+            && let Err(e) = self.store.finish_history(id, outcome)
+        {
+            tracing::warn!("cannot record the sync in the history: {}", error_message(&e));
+        }
+    }
+
+    async fn sync(&self, started: std::time::Instant) -> Result<SyncReport, SyncError> {
+        let settings = self.settings();
+        let started_at_ms = now_millis();
+        self.progress.set_phase(Phase::Connecting, None);
+        let client = client_for(&settings)?;
+        let server = client.server_info().await?;
+        self.forget_old_server(&server)?;
+        let sections = client.music_sections(&settings.sections).await?;
+        self.ensure_healthy_file()?;
+
+        let WriterHandle { sender, done } = writer::spawn(&self.store)?;
+        let fetch = Fetcher {
+            client: &client,
+            sender: &sender,
+            progress: &self.progress,
+            page_size: settings.page_size as u64,
+            concurrency: settings.concurrency,
+        };
+        let outcome = async {
+            fetch.parents(&sections, ListKind::Artists).await?;
+            fetch.parents(&sections, ListKind::Albums).await?;
+            let passes = fetch.tracks_until_stable(&sections).await?;
+            self.progress.set_phase(Phase::Saving, None);
+            let (reply, answer) = oneshot::channel();
+            send(
+                &sender,
+                Batch::Finish {
+                    machine_identifier: server.machine_identifier.clone(),
+                    server_name: server.name.clone(),
+                    started_at_ms,
+                    reply,
+                },
+            )
+            .await?;
+            let committed = answer.await.map_err(|_| writer_gone())??;
+            Ok::<_, SyncError>((committed, passes))
+        }
+        .await;
+        drop(sender);
+        // A writer error explains a closed channel better than the channel does.
+        let writer_result = done.await.map_err(|_| writer_gone())?;
+        let (committed, passes) = match (outcome, writer_result) {
+            (_, Err(store_error)) => return Err(store_error.into()),
+            (outcome, Ok(())) => outcome?,
+        };
+        Ok(SyncReport {
+            server,
+            committed,
+            passes,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// A different server than the cache came from: drop its library now so
+    /// no request serves it again, then sync the new one.
+    fn forget_old_server(&self, server: &ServerInfo) -> Result<(), SyncError> {
+        let state = self.store.sync_state()?;
+        match state.machine_identifier.as_deref() {
+            Some(old) if old != server.machine_identifier => {
+                tracing::warn!(old, new = %server.machine_identifier, "Plex server changed; the old library is dropped");
+                self.progress.mark_server_changed();
+                self.store.forget_server(&server.machine_identifier, &server.name)?;
+            }
+            _ => self.progress.set_blocking(state.track_count == 0),
+        }
+        Ok(())
+    }
+
+    fn ensure_healthy_file(&self) -> Result<(), SyncError> {
+        match self.store.check_integrity() {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_corruption() => {
+                let notice = self.store.rebuild_after_corruption(&error_message(&e))?;
+                tracing::warn!("{notice}");
+                self.progress.set_blocking(true);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A Plex client for the current settings.
+pub fn client_for(settings: &Settings) -> Result<PlexClient, SyncError> {
+    let (Some(url), Some(token)) = (&settings.plex_url, &settings.plex_token) else {
+        return Err(SyncError::NotConfigured);
+    };
+    let mut options = ClientOptions::new(url.clone(), token.clone());
+    options.timeout = settings.timeout;
+    options.retries = settings.retries;
+    options.accept_invalid_certs = settings.accept_invalid_certs;
+    Ok(PlexClient::new(options)?)
+}
+
+/// Pages listings from Plex into the writer.
+struct Fetcher<'a> {
+    client: &'a PlexClient,
+    sender: &'a tokio::sync::mpsc::Sender<Batch>,
+    progress: &'a Progress,
+    page_size: u64,
+    concurrency: usize,
+}
+
+impl Fetcher<'_> {
+    /// Artists or albums of every section, then full genre lists for those
+    /// whose listing may have been truncated.
+    async fn parents(&self, sections: &[Section], kind: ListKind) -> Result<(), SyncError> {
+        let (phase, parent_kind) = match kind {
+            ListKind::Artists => (Phase::Artists, ParentKind::Artist),
+            _ => (Phase::Albums, ParentKind::Album),
+        };
+        self.progress.set_phase(phase, None);
+        let mut grand_total = 0;
+        for section in sections {
+            let total = self.client.count(&section.key, kind).await?;
+            grand_total += total.unwrap_or(0);
+            self.progress.set_total(Some(grand_total));
+            stream::iter(plan::page_ranges(total, self.page_size))
+                .map(|(start, end)| self.parent_page(section, kind, parent_kind, start, end))
+                .buffer_unordered(self.concurrency)
+                .try_collect::<()>()
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn parent_page(
+        &self,
+        section: &Section,
+        kind: ListKind,
+        parent_kind: ParentKind,
+        start: u64,
+        end: u64,
+    ) -> Result<(), SyncError> {
+        let mut offset = start;
+        while offset < end {
+            let want = (end - offset).min(self.page_size);
+            let page = self.client.parent_page(&section.key, kind, offset, want).await?;
+            if page.items.is_empty() {
+                break;
+            }
+            offset += page.items.len() as u64;
+            // Listings show at most three genres: fetch the full records.
+            let truncated: Vec<String> = page
+                .items
+                .iter()
+                .filter(|p| p.genres.len() >= 3)
+                .map(|p| p.rating_key.clone())
+                .collect();
+            self.progress.advance(page.items.len() as u64);
+            send(self.sender, Batch::Parents(parent_kind, page.items)).await?;
+            for keys in truncated.chunks(METADATA_BATCH) {
+                let full: Vec<Parent> = self.client.parents_by_keys(keys).await?;
+                send(self.sender, Batch::ParentGenres(full)).await?;
+            }
+            if page.total.is_some_and(|t| offset >= t) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pages every section's tracks; if the library changed meanwhile
+    /// (totals moved, or the distinct count misses the final total), starts
+    /// the tracks over.
+    async fn tracks_until_stable(&self, sections: &[Section]) -> Result<u32, SyncError> {
+        for pass in 1..=MAX_PASSES {
+            if pass > 1 {
+                tracing::warn!(pass, "the library changed during the sync; reading the tracks again");
+                send(self.sender, Batch::RestartTracks).await?;
+            }
+            let mut totals_moved = false;
+            let mut expected = Some(0u64);
+            self.progress.set_phase(Phase::Tracks, None);
+            let mut grand_total = 0;
+            for section in sections {
+                let first_total = self.client.count(&section.key, ListKind::Tracks).await?;
+                grand_total += first_total.unwrap_or(0);
+                self.progress.set_total(Some(grand_total));
+                let seen_totals = self.track_pages(section, first_total).await?;
+                let final_total = self.client.count(&section.key, ListKind::Tracks).await?;
+                totals_moved |= seen_totals.iter().any(|t| Some(*t) != first_total) || final_total != first_total;
+                expected = expected.zip(final_total).map(|(a, b)| a + b);
+            }
+            let (reply, answer) = oneshot::channel();
+            send(self.sender, Batch::Count(reply)).await?;
+            let distinct = answer.await.map_err(|_| writer_gone())?? as u64;
+            match check_pass(totals_moved, expected, distinct) {
+                PassCheck::Complete => return Ok(pass),
+                PassCheck::Changed => self.progress.reset_current(),
+            }
+        }
+        Err(SyncError::Unstable(MAX_PASSES))
+    }
+
+    /// Fetches one section's tracks with bounded concurrency; returns every
+    /// `totalSize` the pages reported.
+    async fn track_pages(&self, section: &Section, total: Option<u64>) -> Result<Vec<u64>, SyncError> {
+        let totals: Vec<Vec<u64>> = stream::iter(plan::page_ranges(total, self.page_size))
+            .map(|(start, end)| self.track_range(section, start, end))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(totals.into_iter().flatten().collect())
+    }
+
+    /// Fetches `[start, end)`, asking again when a server caps its page size.
+    async fn track_range(&self, section: &Section, start: u64, end: u64) -> Result<Vec<u64>, SyncError> {
+        let mut offset = start;
+        let mut totals = Vec::new();
+        while offset < end {
+            let want = (end - offset).min(self.page_size);
+            let page = self.client.track_page(&section.key, offset, want).await?;
+            let got = page.items.len() as u64;
+            totals.extend(page.total);
+            if got == 0 {
+                break;
+            }
+            offset += got;
+            self.progress.advance(got);
+            send(self.sender, Batch::Tracks(section.key.clone(), page.items)).await?;
+            if page.total.is_some_and(|t| offset >= t) {
+                break;
+            }
+        }
+        Ok(totals)
+    }
+}
+
+async fn send(sender: &tokio::sync::mpsc::Sender<Batch>, batch: Batch) -> Result<(), SyncError> {
+    sender.send(batch).await.map_err(|_| writer_gone())
+}
+
+/// The writer stopped early; its own error (collected later) says why.
+fn writer_gone() -> SyncError {
+    SyncError::Store(StoreError::WriterStopped)
+}
+
+/// An error and its causes on one line.
+pub fn error_message(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

@@ -1,0 +1,163 @@
+//! The one shared view of a running sync: phase, counts, rate and time
+//! left. The engine writes it; the API, CLI progress bar and page read it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Connecting,
+    Artists,
+    Albums,
+    Tracks,
+    Saving,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Connecting => "connecting",
+            Phase::Artists => "artists",
+            Phase::Albums => "albums",
+            Phase::Tracks => "tracks",
+            Phase::Saving => "saving",
+        }
+    }
+}
+
+/// What a running sync reports.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProgressReport {
+    pub phase: Phase,
+    /// Items of the current phase done (tracks in the tracks phase).
+    pub current: u64,
+    pub total: Option<u64>,
+    /// Items per second in the current phase.
+    pub rate: Option<f64>,
+    /// Seconds left in the current phase, estimated.
+    pub eta_s: Option<f64>,
+}
+
+#[derive(Debug)]
+struct Running {
+    phase: Phase,
+    phase_started: Instant,
+    current: u64,
+    total: Option<u64>,
+    /// Nothing to show meanwhile (first sync, or a new server).
+    blocking: bool,
+    server_changed: bool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    running: Option<Running>,
+}
+
+/// Shared progress; cloning shares the same state.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Progress {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere must not take the status down with it.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks a sync as started; false if one already runs.
+    pub(super) fn try_begin(&self, blocking: bool) -> bool {
+        let mut inner = self.lock();
+        if inner.running.is_some() {
+            return false;
+        }
+        inner.running = Some(Running {
+            phase: Phase::Connecting,
+            phase_started: Instant::now(),
+            current: 0,
+            total: None,
+            blocking,
+            server_changed: false,
+        });
+        true
+    }
+
+    pub(super) fn end(&self) {
+        self.lock().running = None;
+    }
+
+    pub(super) fn set_phase(&self, phase: Phase, total: Option<u64>) {
+        if let Some(r) = self.lock().running.as_mut() {
+            r.phase = phase;
+            r.phase_started = Instant::now();
+            r.current = 0;
+            r.total = total;
+        }
+    }
+
+    pub(super) fn set_total(&self, total: Option<u64>) {
+        if let Some(r) = self.lock().running.as_mut() {
+            r.total = total;
+        }
+    }
+
+    pub(super) fn advance(&self, items: u64) {
+        if let Some(r) = self.lock().running.as_mut() {
+            r.current += items;
+        }
+    }
+
+    pub(super) fn reset_current(&self) {
+        if let Some(r) = self.lock().running.as_mut() {
+            r.current = 0;
+            r.phase_started = Instant::now();
+        }
+    }
+
+    pub(super) fn mark_server_changed(&self) {
+        if let Some(r) = self.lock().running.as_mut() {
+            r.server_changed = true;
+            r.blocking = true;
+        }
+    }
+
+    pub(super) fn set_blocking(&self, blocking: bool) {
+        if let Some(r) = self.lock().running.as_mut() {
+            r.blocking = blocking;
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.lock().running.is_some()
+    }
+
+    pub fn is_blocking(&self) -> bool {
+        self.lock().running.as_ref().is_some_and(|r| r.blocking)
+    }
+
+    pub fn server_changed(&self) -> bool {
+        self.lock().running.as_ref().is_some_and(|r| r.server_changed)
+    }
+
+    pub fn report(&self) -> Option<ProgressReport> {
+        let inner = self.lock();
+        let r = inner.running.as_ref()?;
+        let elapsed = r.phase_started.elapsed().as_secs_f64();
+        let rate = (elapsed > 0.2 && r.current > 0).then(|| r.current as f64 / elapsed);
+        let eta_s = match (rate, r.total) {
+            (Some(rate), Some(total)) => Some(total.saturating_sub(r.current) as f64 / rate),
+            _ => None,
+        };
+        Some(ProgressReport {
+            phase: r.phase,
+            current: r.current,
+            total: r.total,
+            rate: rate.map(|v| (v * 10.0).round() / 10.0),
+            eta_s: eta_s.map(|v| (v * 10.0).round() / 10.0),
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! The sync's single writer: a blocking thread that owns the store's write
+//! transaction and takes batches over a bounded channel, so network fetches
+//! and inserts overlap while memory stays bounded. If the channel closes
+//! before `Finish`, the transaction rolls back and the old library stays.
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::plex::{Parent, Track};
+use crate::store::write::{Committed, Finish, LibraryWriter, ParentKind};
+use crate::store::{Store, StoreError};
+
+use super::derive::new_track;
+
+pub enum Batch {
+    Parents(ParentKind, Vec<Parent>),
+    /// Full genre lists that replace truncated ones.
+    ParentGenres(Vec<Parent>),
+    Tracks(String, Vec<Track>),
+    RestartTracks,
+    Count(oneshot::Sender<Result<i64, StoreError>>),
+    Finish {
+        machine_identifier: String,
+        server_name: String,
+        started_at_ms: i64,
+        reply: oneshot::Sender<Result<Committed, StoreError>>,
+    },
+}
+
+/// Batches in flight between fetchers and the writer.
+const CHANNEL_DEPTH: usize = 4;
+
+pub struct WriterHandle {
+    pub sender: mpsc::Sender<Batch>,
+    pub done: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+pub fn spawn(store: &Store) -> Result<WriterHandle, StoreError> {
+    let writer = store.replace_library()?;
+    let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+    let done = tokio::task::spawn_blocking(move || run(writer, receiver));
+    Ok(WriterHandle { sender, done })
+}
+
+fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
+    while let Some(batch) = receiver.blocking_recv() {
+        match batch {
+            Batch::Parents(kind, parents) => {
+                for p in &parents {
+                    writer.add_parent(kind, &p.rating_key, p.parent_key.as_deref(), p.title.as_deref(), p.year, &p.genres)?;
+                }
+            }
+            Batch::ParentGenres(parents) => {
+                for p in &parents {
+                    writer.set_parent_genres(&p.rating_key, &p.genres)?;
+                }
+            }
+            Batch::Tracks(section, tracks) => {
+                for t in &tracks {
+                    writer.add_track(&new_track(t, &section))?;
+                }
+            }
+            Batch::RestartTracks => writer.restart_tracks()?,
+            Batch::Count(reply) => {
+                let _ = reply.send(writer.track_count());
+            }
+            Batch::Finish {
+                machine_identifier,
+                server_name,
+                started_at_ms,
+                reply,
+            } => {
+                let result = writer.finish(&Finish {
+                    machine_identifier: &machine_identifier,
+                    server_name: &server_name,
+                    started_at_ms,
+                });
+                let _ = reply.send(result);
+                return Ok(());
+            }
+        }
+    }
+    // The sender went away without Finish: cancelled or failed. Dropping the
+    // writer rolls the transaction back.
+    Ok(())
+}
