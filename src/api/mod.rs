@@ -28,7 +28,7 @@ use crate::config::Settings;
 use crate::store::{Store, SyncState};
 use crate::sync::SyncEngine;
 use error::ApiError;
-pub use lifecycle::PlexProbe;
+pub use lifecycle::{PlexProbe, probe};
 
 /// Largest request body accepted (filters and playlists are small).
 const BODY_LIMIT: usize = 1024 * 1024;

@@ -1,0 +1,176 @@
+//! The cache after a sync equals the emulator's library, and every filter
+//! returns what a plain computation over that library returns.
+
+use std::collections::BTreeSet;
+
+use plexcache::emulator::{Library, Mutation};
+use plexcache::store::{Filter, FilterError, Sort, StoreError};
+
+use crate::helpers::{Cache, Expected, assert_cache_matches, expected_library, spawn_plex};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_copies_the_library_field_by_field() {
+    let plex = spawn_plex(20_000, 7).await;
+    let cache = Cache::new(&plex);
+    let report = cache.sync().await.unwrap();
+    assert_eq!(report.passes, 1);
+    assert_cache_matches(&cache, &plex.library());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_edits_ratings_and_plays_reach_the_cache() {
+    let plex = spawn_plex(2_000, 3).await;
+    let cache = Cache::new(&plex);
+    cache.sync().await.unwrap();
+    let keys: Vec<u64> = plex.library().tracks.iter().take(5).map(|t| t.rating_key).collect();
+    plex.mutate(Mutation::Remove { rating_keys: vec![keys[0], keys[1]] }).unwrap();
+    plex.mutate(Mutation::Edit { rating_key: keys[2], title: Some("Renamed Song".into()), original_title: None })
+        .unwrap();
+    plex.mutate(Mutation::Rate { rating_key: keys[3], rating: Some(7.5) }).unwrap();
+    plex.mutate(Mutation::Play { rating_key: keys[4] }).unwrap();
+    let added = plex.mutate(Mutation::Add { count: 3 }).unwrap();
+    let report = cache.sync().await.unwrap();
+    assert_eq!(report.committed.removed, 2);
+    assert_eq!(report.committed.added, 3);
+    assert_cache_matches(&cache, &plex.library());
+    let all = cache.all_tracks();
+    assert!(all.iter().any(|t| t.title == "Renamed Song"));
+    assert!(added.iter().all(|k| all.iter().any(|t| t.rating_key == k.to_string())));
+}
+
+/// Reference filter over the expected rows (plus live flags from the cache,
+/// which the live-detection unit test covers).
+fn reference(rows: &[(Expected, bool, Option<i64>)], f: &Filter) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|(e, live, added)| {
+            (f.genres.is_empty() || f.genres.iter().any(|g| e.genres.contains(&g.to_lowercase())))
+                && (f.decades.is_empty() || e.year.is_some_and(|y| f.decades.iter().any(|d| y >= *d && y <= d + 9)))
+                && f.min_rating.is_none_or(|m| e.rating.is_some_and(|r| r >= m))
+                && (!f.exclude_live || !live)
+                && f.artist.as_ref().is_none_or(|a| {
+                    e.artist.to_lowercase() == a.to_lowercase() || e.album_artist.to_lowercase() == a.to_lowercase()
+                })
+                && f.year_from.is_none_or(|y| e.year.is_some_and(|v| v >= y))
+                && f.year_to.is_none_or(|y| e.year.is_some_and(|v| v <= y))
+                && f.played.is_none_or(|p| (e.play_count > 0) == p)
+                && f.added_since.is_none_or(|s| added.is_some_and(|a| a >= s))
+        })
+        .map(|(e, _, _)| e.rating_key.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_filter_alone_and_combined_matches_a_reference_computation() {
+    let plex = spawn_plex(5_000, 11).await;
+    let cache = Cache::new(&plex);
+    cache.sync().await.unwrap();
+    let library: Library = plex.library();
+    let cached = cache.all_tracks();
+    let expected = expected_library(&library);
+    let rows: Vec<(Expected, bool, Option<i64>)> = expected
+        .into_iter()
+        .zip(&cached)
+        .map(|(e, c)| {
+            let added = library
+                .tracks
+                .iter()
+                .find(|t| t.rating_key.to_string() == e.rating_key)
+                .map(|t| t.added_at);
+            (e, c.is_live, added)
+        })
+        .collect();
+    assert!(rows.iter().any(|r| r.1), "the library has live tracks");
+    let stats = cache.store().stats().unwrap();
+    let genre_a = stats.genres[0].name.clone();
+    let genre_b = stats.genres[3].name.clone();
+    let artist = rows[10].0.album_artist.clone();
+    let mid_added = {
+        let mut added: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+        added.sort();
+        added[added.len() / 2]
+    };
+    let filters: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("exclude_live", "false".into())],
+        vec![("genres", genre_a.clone())],
+        vec![("genres", format!("{},{}", genre_a.to_uppercase(), genre_b))],
+        vec![("decades", "1990s".into())],
+        vec![("decades", "1970s,2010s".into())],
+        vec![("min_rating", "6".into())],
+        vec![("min_rating", "7.5".into())],
+        vec![("artist", artist.to_uppercase())],
+        vec![("year_from", "1980".into()), ("year_to", "1999".into())],
+        vec![("played", "true".into())],
+        vec![("played", "false".into())],
+        vec![("added_since", plexcache::store::query::rfc3339(mid_added).unwrap())],
+        vec![("genres", genre_a.clone()), ("decades", "2000s,1990s".into()), ("min_rating", "4".into())],
+        vec![("genres", genre_b.clone()), ("played", "false".into()), ("exclude_live", "false".into())],
+        vec![("decades", "1960s".into()), ("year_from", "1965".into()), ("min_rating", "2".into())],
+    ];
+    for params in &filters {
+        let filter = Filter::from_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        let want = reference(&rows, &filter);
+        let count = cache.store().count(&filter).unwrap();
+        assert_eq!(count as usize, want.len(), "count for {params:?}");
+        let page = cache.store().tracks(&filter, Sort::default(), 0, 1000).unwrap();
+        let mut got: BTreeSet<String> = page.tracks.iter().map(|t| t.rating_key.clone()).collect();
+        let mut offset = 1000;
+        while (offset as u64) < page.total {
+            let next = cache.store().tracks(&filter, Sort::default(), offset, 1000).unwrap();
+            got.extend(next.tracks.iter().map(|t| t.rating_key.clone()));
+            offset += 1000;
+        }
+        assert_eq!(got, want, "rows for {params:?}");
+        let (total, sample) = cache.store().sample(&filter, 25).unwrap();
+        assert_eq!(total as usize, want.len());
+        assert_eq!(sample.len(), want.len().min(25));
+        assert!(sample.iter().all(|t| want.contains(&t.rating_key)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_search_ignores_case_and_accents() {
+    let plex = spawn_plex(3_000, 5).await;
+    let cache = Cache::new(&plex);
+    cache.sync().await.unwrap();
+    let all = cache.all_tracks();
+    let accented = all
+        .iter()
+        .find(|t| t.artist.chars().any(|c| "éèáóíúöüñ".contains(c)))
+        .expect("the generated library has accented artists");
+    let word = accented
+        .artist
+        .split_whitespace()
+        .find(|w| w.chars().any(|c| "éèáóíúöüñ".contains(c)))
+        .unwrap();
+    let plain: String = word
+        .to_uppercase()
+        .chars()
+        .map(|c| match c {
+            'É' | 'È' => 'E',
+            'Á' => 'A',
+            'Ó' | 'Ö' => 'O',
+            'Í' => 'I',
+            'Ú' | 'Ü' => 'U',
+            'Ñ' => 'N',
+            c => c,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let filter = Filter::from_pairs([("q", plain.as_str()), ("exclude_live", "false")]).unwrap();
+    let page = cache.store().tracks(&filter, Sort::default(), 0, 1000).unwrap();
+    assert!(page.total > 0, "{plain} finds {word}");
+    assert!(page.tracks.iter().any(|t| t.rating_key == accented.rating_key));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_genres_are_errors_not_empty_answers() {
+    let plex = spawn_plex(500, 1).await;
+    let cache = Cache::new(&plex);
+    cache.sync().await.unwrap();
+    let filter = Filter::from_pairs([("genres", "No Such Genre")]).unwrap();
+    match cache.store().count(&filter) {
+        Err(StoreError::Filter(FilterError::UnknownGenre(g))) => assert_eq!(g, "No Such Genre"),
+        other => panic!("expected an unknown genre error, got {other:?}"),
+    }
+}

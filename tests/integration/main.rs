@@ -1,0 +1,8 @@
+//! Integration tests: the emulator over real HTTP on 127.0.0.1, a real
+//! SQLite file in a temporary directory, no mocks.
+
+mod api;
+mod cli;
+mod faults;
+mod helpers;
+mod library;
