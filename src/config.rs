@@ -193,9 +193,13 @@ pub fn validate_plex_url(url: &str) -> Result<(), ConfigError> {
         name: "plex_url",
         message,
     };
-    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("{url:?} is not a URL ({e})")))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| invalid(format!("{url:?} is not a URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(format!("scheme {:?} is not http or https", parsed.scheme())));
+        return Err(invalid(format!(
+            "scheme {:?} is not http or https",
+            parsed.scheme()
+        )));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid(format!("{url:?} has no host")));
@@ -218,7 +222,10 @@ pub fn read_file_settings(data_dir: &Path) -> Result<FileSettings, ConfigError> 
 /// token can never leak through a parse error.
 pub fn parse_file_settings(text: &str) -> Result<FileSettings, String> {
     toml::from_str::<FileSettings>(text).map_err(|e| {
-        let span = e.span().map(|s| format!(" at byte {}", s.start)).unwrap_or_default();
+        let span = e
+            .span()
+            .map(|s| format!(" at byte {}", s.start))
+            .unwrap_or_default();
         format!("{}{span}", e.message())
     })
 }
@@ -305,7 +312,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         write_file_settings(dir.path(), &FileSettings::default()).unwrap();
-        let mode = std::fs::metadata(dir.path().join(CONFIG_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(CONFIG_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -84,7 +84,11 @@ impl From<StoreError> for ApiError {
             ),
             e => {
                 tracing::error!("cache error: {}", error_message(&e));
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", error_message(&e))
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage",
+                    error_message(&e),
+                )
             }
         }
     }
@@ -93,7 +97,9 @@ impl From<StoreError> for ApiError {
 impl From<PlexError> for ApiError {
     fn from(e: PlexError) -> Self {
         let status = match e {
-            PlexError::Unreachable { .. } | PlexError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            PlexError::Unreachable { .. } | PlexError::Timeout { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_GATEWAY,
         };
         let code = match e {
@@ -107,8 +113,14 @@ impl From<PlexError> for ApiError {
 impl From<SyncError> for ApiError {
     fn from(e: SyncError) -> Self {
         match e {
-            SyncError::AlreadyRunning => ApiError::new(StatusCode::CONFLICT, "sync_running", e.to_string()),
-            SyncError::NotConfigured => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", e.to_string()),
+            SyncError::AlreadyRunning => {
+                ApiError::new(StatusCode::CONFLICT, "sync_running", e.to_string())
+            }
+            SyncError::NotConfigured => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                e.to_string(),
+            ),
             SyncError::Plex(p) => p.into(),
             SyncError::Store(s) => s.into(),
             e => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.kind(), e.to_string()),
@@ -123,7 +135,11 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };
-        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { StatusCode::PAYLOAD_TOO_LARGE } else { status };
+        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            status
+        };
         let code = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
@@ -141,7 +157,11 @@ impl From<QueryRejection> for ApiError {
 
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a worker stopped: {e}"))
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("a worker stopped: {e}"),
+        )
     }
 }
 

@@ -15,15 +15,25 @@ use super::error::ApiError;
 /// Paths that stay open for liveness checks.
 const OPEN_PATHS: &[&str] = &["/api/health"];
 
-pub async fn password(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+pub async fn password(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let Some(expected) = state.settings().password else {
         return next.run(request).await;
     };
-    if OPEN_PATHS.contains(&request.uri().path()) || password_matches(request.headers(), expected.expose()) {
+    if OPEN_PATHS.contains(&request.uri().path())
+        || password_matches(request.headers(), expected.expose())
+    {
         return next.run(request).await;
     }
-    let mut response =
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "this plexcache needs its password").into_response();
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this plexcache needs its password",
+    )
+    .into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Basic realm=\"plexcache\", charset=\"UTF-8\""),
@@ -52,8 +62,15 @@ fn password_matches(headers: &HeaderMap, expected: &str) -> bool {
 
 /// Browsers send `Origin` (and `Sec-Fetch-Site`) with cross-site requests;
 /// a state change from another site is refused.
-pub async fn same_origin_writes(State(_): State<AppState>, request: Request<Body>, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+pub async fn same_origin_writes(
+    State(_): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe && is_cross_origin(request.headers()) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
@@ -102,10 +119,22 @@ mod tests {
     #[test]
     fn origin_must_match_host() {
         assert!(!is_cross_origin(&headers(&[("host", "127.0.0.1:5765")])));
-        assert!(!is_cross_origin(&headers(&[("host", "127.0.0.1:5765"), ("origin", "http://127.0.0.1:5765")])));
-        assert!(is_cross_origin(&headers(&[("host", "127.0.0.1:5765"), ("origin", "http://evil.example")])));
-        assert!(is_cross_origin(&headers(&[("host", "127.0.0.1:5765"), ("origin", "null")])));
-        assert!(is_cross_origin(&headers(&[("host", "a"), ("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_origin(&headers(&[
+            ("host", "127.0.0.1:5765"),
+            ("origin", "http://127.0.0.1:5765")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("host", "127.0.0.1:5765"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("host", "127.0.0.1:5765"),
+            ("origin", "null")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("host", "a"),
+            ("sec-fetch-site", "cross-site")
+        ])));
     }
 
     #[test]
@@ -113,13 +142,19 @@ mod tests {
         let auth = |s: &str| {
             headers(&[(
                 "authorization",
-                &format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)),
+                &format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(s)
+                ),
             )])
         };
         assert!(password_matches(&auth("anyone:pw"), "pw"));
         assert!(!password_matches(&auth("anyone:nope"), "pw"));
         assert!(!password_matches(&auth("pw"), "pw"));
-        assert!(!password_matches(&headers(&[("authorization", "Basic !!!")]), "pw"));
+        assert!(!password_matches(
+            &headers(&[("authorization", "Basic !!!")]),
+            "pw"
+        ));
         assert!(!password_matches(&HeaderMap::new(), "pw"));
     }
 }

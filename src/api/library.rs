@@ -83,7 +83,11 @@ pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
     let server_changed = progress.server_changed() || probe_changed;
     let failed = sync_state.last_error.is_some() && !progress.is_running();
     Json(LibraryStatus {
-        track_count: if server_changed { 0 } else { sync_state.track_count },
+        track_count: if server_changed {
+            0
+        } else {
+            sync_state.track_count
+        },
         synced_at: sync_state.synced_at.and_then(rfc3339),
         age_s,
         is_syncing: progress.is_running(),
@@ -99,7 +103,10 @@ pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
         server: sync_state
             .machine_identifier
             .zip(sync_state.server_name)
-            .map(|(machine_identifier, name)| ServerSummary { name, machine_identifier }),
+            .map(|(machine_identifier, name)| ServerSummary {
+                name,
+                machine_identifier,
+            }),
     })
 }
 
@@ -117,9 +124,17 @@ pub struct SyncStarted {
         (status = 409, description = "A sync is already running", body = ErrorBody),
         (status = 503, description = "Plex is not configured", body = ErrorBody),
     ))]
-pub async fn start_sync(State(state): State<AppState>) -> Result<(StatusCode, Json<SyncStarted>), ApiError> {
+pub async fn start_sync(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<SyncStarted>), ApiError> {
     let blocking = spawn_sync(&state)?;
-    Ok((StatusCode::ACCEPTED, Json(SyncStarted { started: true, blocking })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SyncStarted {
+            started: true,
+            blocking,
+        }),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,9 +149,12 @@ pub struct History {
         (status = 200, description = "Past syncs", body = History),
         (status = 400, description = "Bad parameter", body = ErrorBody),
     ))]
-pub async fn history(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<History>, ApiError> {
+pub async fn history(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<History>, ApiError> {
     let mut limit = 20;
-    for (key, value) in pairs(&query) {
+    for (key, value) in pairs(&query)? {
         match key.as_str() {
             "limit" => limit = parse_count("limit", &value, 500)?.max(1) as u32,
             _ => return Err(unknown_parameter(&key)),
@@ -159,10 +177,13 @@ pub async fn history(State(state): State<AppState>, RawQuery(query): RawQuery) -
         (status = 200, description = "A page of tracks and the total", body = TrackPage),
         (status = 400, description = "Bad filter or parameter", body = ErrorBody),
     ))]
-pub async fn tracks(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<TrackPage>, ApiError> {
+pub async fn tracks(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<TrackPage>, ApiError> {
     let mut filter = Filter::default();
     let (mut sort, mut order, mut offset, mut limit) = (None, None, 0, 100);
-    for (key, value) in pairs(&query) {
+    for (key, value) in pairs(&query)? {
         match key.as_str() {
             "sort" => sort = Some(value),
             "order" => order = Some(value),
@@ -173,7 +194,9 @@ pub async fn tracks(State(state): State<AppState>, RawQuery(query): RawQuery) ->
     }
     filter.validate()?;
     let sort = Sort::parse(sort.as_deref(), order.as_deref())?;
-    let page = state.blocking(move |store| store.tracks(&filter, sort, offset, limit)).await?;
+    let page = state
+        .blocking(move |store| store.tracks(&filter, sort, offset, limit))
+        .await?;
     Ok(Json(page))
 }
 
@@ -191,17 +214,22 @@ pub struct Sample {
         (status = 200, description = "Random matching tracks", body = Sample),
         (status = 400, description = "Bad filter or parameter", body = ErrorBody),
     ))]
-pub async fn sample(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<Sample>, ApiError> {
+pub async fn sample(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Sample>, ApiError> {
     let mut filter = Filter::default();
     let mut n = 50;
-    for (key, value) in pairs(&query) {
+    for (key, value) in pairs(&query)? {
         match key.as_str() {
             "n" => n = parse_count("n", &value, MAX_SAMPLE)?.max(1),
             _ => set_filter(&mut filter, &key, &value)?,
         }
     }
     filter.validate()?;
-    let (total, tracks) = state.blocking(move |store| store.sample(&filter, n)).await?;
+    let (total, tracks) = state
+        .blocking(move |store| store.sample(&filter, n))
+        .await?;
     Ok(Json(Sample { total, tracks }))
 }
 
@@ -226,7 +254,10 @@ pub struct Preview {
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn preview(State(state): State<AppState>, JsonBody(body): JsonBody<FilterBody>) -> Result<Json<Preview>, ApiError> {
+pub async fn preview(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<FilterBody>,
+) -> Result<Json<Preview>, ApiError> {
     let filter = Filter::try_from(body)?;
     let count = state.blocking(move |store| store.count(&filter)).await?;
     Ok(Json(Preview { count }))
@@ -257,16 +288,36 @@ pub struct FilterParams {
     added_since: Option<String>,
 }
 
-/// Query pairs, percent-decoded (invalid UTF-8 becomes U+FFFD).
-fn pairs(query: &Option<String>) -> Vec<(String, String)> {
+/// Query pairs, percent-decoded; invalid UTF-8 is a client error.
+fn pairs(query: &Option<String>) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(query) = query.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let decode = |part: &str| {
+        let spaced = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| {
+                ApiError::bad_request("invalid_query", "the query string is not valid UTF-8")
+            })
+    };
     query
-        .as_deref()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (key, value) = part.split_once('=').unwrap_or((part, ""));
+            Ok((decode(key)?, decode(value)?))
+        })
+        .collect()
 }
 
 fn set_filter(filter: &mut Filter, key: &str, value: &str) -> Result<(), ApiError> {
-    if filter.set(key, value)? { Ok(()) } else { Err(unknown_parameter(key)) }
+    if filter.set(key, value)? {
+        Ok(())
+    } else {
+        Err(unknown_parameter(key))
+    }
 }
 
 fn unknown_parameter(key: &str) -> ApiError {

@@ -109,7 +109,10 @@ pub fn refresh_if_stale(state: &AppState) {
     }
     let sync_state = state.sync_state();
     let now = now_unix();
-    if sync_state.last_error_at.is_some_and(|at| now - at < RETRY_AFTER_FAILURE_S) {
+    if sync_state
+        .last_error_at
+        .is_some_and(|at| now - at < RETRY_AFTER_FAILURE_S)
+    {
         return;
     }
     let stale = sync_state

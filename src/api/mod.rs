@@ -83,7 +83,10 @@ impl AppState {
     pub fn refresh_state(&self) {
         match self.store().sync_state() {
             Ok(fresh) => *write_lock(&self.state) = fresh,
-            Err(e) => tracing::warn!("cannot read the sync state: {}", crate::sync::error_message(&e)),
+            Err(e) => tracing::warn!(
+                "cannot read the sync state: {}",
+                crate::sync::error_message(&e)
+            ),
         }
     }
 
@@ -102,7 +105,8 @@ pub fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 }
 
 pub fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The full router: API, page, guards.
@@ -123,8 +127,14 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(get(page).fallback(not_found))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::same_origin_writes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::password))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin_writes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::password,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -143,7 +153,12 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server hit a bug").into_response()
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server hit a bug",
+            )
+            .into_response()
         }))
         .with_state(state)
 }
@@ -168,8 +183,12 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
-        .into_response()
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+    .into_response()
 }
 
 /// A bound server, ready to run. Bind first so callers (and tests binding
@@ -201,16 +220,20 @@ impl Server {
 
     /// Serves until `stop` completes, then stops accepting, cancels a running
     /// sync (the old library stays) and waits for background work.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
         lifecycle::start_background(&state);
         let shutdown = state.shutdown.clone();
-        let serve = axum::serve(self.listener, router(state.clone())).with_graceful_shutdown(async move {
-            tokio::select! {
-                () = stop => {},
-                () = shutdown.cancelled() => {},
-            }
-        });
+        let serve =
+            axum::serve(self.listener, router(state.clone())).with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = stop => {},
+                    () = shutdown.cancelled() => {},
+                }
+            });
         let result = serve.await;
         state.shutdown.cancel();
         state.tasks.close();

@@ -62,7 +62,11 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<PlaylistCreated>), ApiError> {
     let title = body.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("invalid_title", "the title must be 1–200 characters without control characters").with_field("title"));
+        return Err(ApiError::bad_request(
+            "invalid_title",
+            "the title must be 1–200 characters without control characters",
+        )
+        .with_field("title"));
     }
     let requested = requested_keys(&state, body).await?;
     let known = {
@@ -70,9 +74,16 @@ pub async fn create(
         state.blocking(move |store| store.known_keys(&keys)).await?
     };
     if known.is_empty() {
-        return Err(ApiError::bad_request("no_tracks", "none of the tracks are in the library").with_field("rating_keys"));
+        return Err(
+            ApiError::bad_request("no_tracks", "none of the tracks are in the library")
+                .with_field("rating_keys"),
+        );
     }
-    let skipped_keys: Vec<String> = requested.iter().filter(|k| !known.contains(k)).cloned().collect();
+    let skipped_keys: Vec<String> = requested
+        .iter()
+        .filter(|k| !known.contains(k))
+        .cloned()
+        .collect();
     let settings = state.settings();
     let client = client_for(&settings)?;
     let machine = match state.sync_state().machine_identifier {
@@ -80,7 +91,11 @@ pub async fn create(
         None => client.server_info().await?.machine_identifier,
     };
     let result = client.create_playlist(&machine, &title, &known).await?;
-    let added = if result.item_count > 0 { result.item_count } else { known.len() as u64 };
+    let added = if result.item_count > 0 {
+        result.item_count
+    } else {
+        known.len() as u64
+    };
     tracing::info!(title = %result.title, added, skipped = skipped_keys.len(), "playlist created");
     Ok((
         StatusCode::CREATED,
@@ -100,10 +115,20 @@ async fn requested_keys(state: &AppState, body: NewPlaylist) -> Result<Vec<Strin
     match (body.rating_keys, body.sample_size) {
         (Some(keys), None) => {
             if keys.is_empty() || keys.len() > MAX_KEYS {
-                return Err(ApiError::bad_request("invalid_rating_keys", format!("give 1–{MAX_KEYS} rating keys")).with_field("rating_keys"));
+                return Err(ApiError::bad_request(
+                    "invalid_rating_keys",
+                    format!("give 1–{MAX_KEYS} rating keys"),
+                )
+                .with_field("rating_keys"));
             }
-            if keys.iter().any(|k| k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric())) {
-                return Err(ApiError::bad_request("invalid_rating_keys", "rating keys are short strings of letters and digits").with_field("rating_keys"));
+            if keys.iter().any(|k| {
+                k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric())
+            }) {
+                return Err(ApiError::bad_request(
+                    "invalid_rating_keys",
+                    "rating keys are short strings of letters and digits",
+                )
+                .with_field("rating_keys"));
             }
             let mut unique = Vec::with_capacity(keys.len());
             for key in keys {
@@ -118,10 +143,19 @@ async fn requested_keys(state: &AppState, body: NewPlaylist) -> Result<Vec<Strin
                 Some(f) => Filter::try_from(f)?,
                 None => Filter::default(),
             };
-            let (_, tracks) = state.blocking(move |store| store.sample(&filter, n)).await?;
+            let (_, tracks) = state
+                .blocking(move |store| store.sample(&filter, n))
+                .await?;
             Ok(tracks.into_iter().map(|t| t.rating_key).collect())
         }
-        (None, Some(_)) => Err(ApiError::bad_request("invalid_sample_size", format!("sample_size must be 1–{MAX_SAMPLE}")).with_field("sample_size")),
-        _ => Err(ApiError::bad_request("invalid_playlist", "give either rating_keys, or sample_size with an optional filter")),
+        (None, Some(_)) => Err(ApiError::bad_request(
+            "invalid_sample_size",
+            format!("sample_size must be 1–{MAX_SAMPLE}"),
+        )
+        .with_field("sample_size")),
+        _ => Err(ApiError::bad_request(
+            "invalid_playlist",
+            "give either rating_keys, or sample_size with an optional filter",
+        )),
     }
 }

@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody, JsonBody};
 use super::lifecycle::{probe, spawn_sync};
 use super::{AppState, write_lock};
-use crate::config::{FileSettings, Secret, Settings, read_file_settings, validate_plex_url, write_file_settings};
+use crate::config::{
+    FileSettings, Secret, Settings, read_file_settings, validate_plex_url, write_file_settings,
+};
 use crate::plex::{PlexError, Section};
 use crate::sync::{SyncError, client_for, error_message};
 
@@ -108,19 +110,28 @@ fn apply(current: &Settings, change: SettingsChange) -> Result<Settings, ApiErro
     }
     if let Some(token) = change.plex_token.filter(|t| !t.trim().is_empty()) {
         if token.len() > 200 || !token.trim().chars().all(|c| c.is_ascii_graphic()) {
-            return Err(invalid("plex_token", "a Plex token is a short string of letters, digits and symbols"));
+            return Err(invalid(
+                "plex_token",
+                "a Plex token is a short string of letters, digits and symbols",
+            ));
         }
         next.plex_token = Some(Secret::new(token.trim()));
     }
     if let Some(sections) = change.sections {
         if sections.len() > 100 || sections.iter().any(|s| s.is_empty() || s.len() > 20) {
-            return Err(invalid("sections", "sections are section keys such as \"1\""));
+            return Err(invalid(
+                "sections",
+                "sections are section keys such as \"1\"",
+            ));
         }
         next.sections = sections;
     }
     if let Some(hours) = change.refresh_age_hours {
         if !(hours.is_finite() && hours > 0.0 && hours <= 8760.0) {
-            return Err(invalid("refresh_age_hours", "the refresh age is between 0 and 8760 hours"));
+            return Err(invalid(
+                "refresh_age_hours",
+                "the refresh age is between 0 and 8760 hours",
+            ));
         }
         next.refresh_age = std::time::Duration::from_secs_f64(hours * 3600.0);
     }
@@ -128,7 +139,10 @@ fn apply(current: &Settings, change: SettingsChange) -> Result<Settings, ApiErro
         next.accept_invalid_certs = accept;
     }
     if next.plex_url.is_none() {
-        return Err(invalid("plex_url", "a Plex URL is needed, like http://192.168.1.10:32400"));
+        return Err(invalid(
+            "plex_url",
+            "a Plex URL is needed, like http://192.168.1.10:32400",
+        ));
     }
     if !next.plex_configured() {
         return Err(invalid("plex_token", "a Plex token is needed"));
@@ -141,21 +155,33 @@ fn apply(current: &Settings, change: SettingsChange) -> Result<Settings, ApiErro
 async fn validate_against_plex(candidate: &Settings) -> Result<Vec<Section>, ApiError> {
     let client = client_for(candidate).map_err(|e| invalid("plex_url", error_message(&e)))?;
     let to_field = |e: SyncError| match &e {
-        SyncError::Plex(PlexError::TokenRejected { .. }) => invalid("plex_token", error_message(&e)),
+        SyncError::Plex(PlexError::TokenRejected { .. }) => {
+            invalid("plex_token", error_message(&e))
+        }
         SyncError::Plex(PlexError::NotFound { .. } | PlexError::NotMusicLibrary { .. }) => {
             invalid("sections", error_message(&e))
         }
         _ => invalid("plex_url", error_message(&e)),
     };
     client.server_info().await.map_err(|e| to_field(e.into()))?;
-    client.music_sections(&candidate.sections).await.map_err(|e| to_field(e.into()))?;
-    let all = client.music_sections(&[]).await.map_err(|e| to_field(e.into()))?;
+    client
+        .music_sections(&candidate.sections)
+        .await
+        .map_err(|e| to_field(e.into()))?;
+    let all = client
+        .music_sections(&[])
+        .await
+        .map_err(|e| to_field(e.into()))?;
     Ok(all)
 }
 
 fn save(settings: &Settings) -> Result<(), ApiError> {
     let store_error = |e: crate::config::ConfigError| {
-        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "config_write", error_message(&e))
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "config_write",
+            error_message(&e),
+        )
     };
     let mut file: FileSettings = read_file_settings(&settings.data_dir).unwrap_or_default();
     file.plex_url = settings.plex_url.clone();

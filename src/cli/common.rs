@@ -7,7 +7,12 @@ use crate::config::{Overrides, Secret, Settings};
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
     /// Directory holding the cache and config file.
-    #[arg(long, env = "PLEXCACHE_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "PLEXCACHE_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Plex server URL, e.g. http://192.168.1.10:32400.
     #[arg(long, env = "PLEX_URL", global = true)]
@@ -43,7 +48,11 @@ impl CommonArgs {
         let password = std::env::var("PLEXCACHE_PASSWORD").ok().map(Secret::new);
         let overrides = Overrides {
             plex_url: self.plex_url.clone().filter(|u| !u.is_empty()),
-            plex_token: self.plex_token.clone().filter(|t| !t.is_empty()).map(Secret::new),
+            plex_token: self
+                .plex_token
+                .clone()
+                .filter(|t| !t.is_empty())
+                .map(Secret::new),
             sections: self.sections.clone(),
             refresh_age_hours: self.refresh_age_hours,
             accept_invalid_certs: self.accept_invalid_certs,

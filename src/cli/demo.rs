@@ -46,7 +46,9 @@ impl DemoArgs {
             item_latency_us: self.item_latency_us,
             ..Faults::default()
         };
-        let plex = emulator::start(listener, config).await.context("cannot start the emulator")?;
+        let plex = emulator::start(listener, config)
+            .await
+            .context("cannot start the emulator")?;
 
         let throwaway = match &self.data_dir {
             Some(_) => None,
@@ -65,7 +67,11 @@ impl DemoArgs {
         let settings = Settings::load(&data_dir, overrides)?;
         let server = super::serve::build(settings, self.listen).await?;
         let addr = server.local_addr()?;
-        println!("plexcache demo: {} generated tracks served by an emulated Plex at {}", self.tracks, plex.url());
+        println!(
+            "plexcache demo: {} generated tracks served by an emulated Plex at {}",
+            self.tracks,
+            plex.url()
+        );
         println!("open http://{addr} in a browser (Ctrl-C to stop)");
         server.run_until(super::serve::shutdown_signal()).await?;
         plex.shutdown().await;

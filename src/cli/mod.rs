@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 pub use common::CommonArgs;
 
 #[derive(Debug, Parser)]
-#[command(name = "plexcache", version, about = "A fast local cache of a Plex music library")]
+#[command(
+    name = "plexcache",
+    version,
+    about = "A fast local cache of a Plex music library"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,7 +46,10 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -31,12 +31,18 @@ impl ServeArgs {
 }
 
 /// Opens the cache and binds the listener.
-pub async fn build(settings: crate::config::Settings, listen: SocketAddr) -> anyhow::Result<Server> {
+pub async fn build(
+    settings: crate::config::Settings,
+    listen: SocketAddr,
+) -> anyhow::Result<Server> {
     if !listen.ip().is_loopback() && settings.password.is_none() {
-        tracing::warn!("listening on {listen} without PLEXCACHE_PASSWORD: anyone on the network can use this instance");
+        tracing::warn!(
+            "listening on {listen} without PLEXCACHE_PASSWORD: anyone on the network can use this instance"
+        );
     }
     let path = settings.database_path();
-    let (store, notice) = Store::open(&path).with_context(|| format!("cannot open the cache {}", path.display()))?;
+    let (store, notice) =
+        Store::open(&path).with_context(|| format!("cannot open the cache {}", path.display()))?;
     if let Some(notice) = notice {
         tracing::warn!("{notice}");
     }

@@ -75,7 +75,10 @@ fn print_text(s: &StatusOutput) {
         _ => println!("last sync:   never"),
     }
     if let Some(name) = &s.server_name {
-        println!("server:      {name} ({})", s.machine_identifier.as_deref().unwrap_or("?"));
+        println!(
+            "server:      {name} ({})",
+            s.machine_identifier.as_deref().unwrap_or("?")
+        );
     }
     if let Some(error) = &s.last_error {
         println!("last error:  {error}");
@@ -85,10 +88,19 @@ fn print_text(s: &StatusOutput) {
         println!("recent syncs:");
         for h in &s.history {
             let when = rfc3339(h.started_at).unwrap_or_default();
-            let took = h.finished_at.map(|f| format!("{} s", f - h.started_at)).unwrap_or_default();
-            let tracks = h.track_count.map(|n| format!("{n} tracks")).unwrap_or_default();
+            let took = h
+                .finished_at
+                .map(|f| format!("{} s", f - h.started_at))
+                .unwrap_or_default();
+            let tracks = h
+                .track_count
+                .map(|n| format!("{n} tracks"))
+                .unwrap_or_default();
             let error = h.error.as_deref().unwrap_or("");
-            println!("  {when}  {:<11} {tracks:>14} {took:>6}  {error}", h.outcome);
+            println!(
+                "  {when}  {:<11} {tracks:>14} {took:>6}  {error}",
+                h.outcome
+            );
         }
     }
 }

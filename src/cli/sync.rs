@@ -64,8 +64,9 @@ async fn report_progress(progress: Progress) {
     let terminal = std::io::stderr().is_terminal();
     let bar = terminal.then(|| {
         let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template("{prefix:>10} [{bar:30.yellow/white}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style =
+            ProgressStyle::with_template("{prefix:>10} [{bar:30.yellow/white}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style.progress_chars("=> "));
         bar
     });
@@ -74,7 +75,10 @@ async fn report_progress(progress: Progress) {
     let mut last_phase = None;
     loop {
         if let Some(report) = progress.report() {
-            let eta = report.eta_s.map(|s| format!("about {s:.0} s left")).unwrap_or_default();
+            let eta = report
+                .eta_s
+                .map(|s| format!("about {s:.0} s left"))
+                .unwrap_or_default();
             let rate = report.rate.map(|r| format!("{r:.0}/s")).unwrap_or_default();
             match &bar {
                 Some(bar) => {
@@ -84,9 +88,19 @@ async fn report_progress(progress: Progress) {
                     bar.set_message(format!("{rate} {eta}"));
                 }
                 None => {
-                    if last_phase != Some(report.phase) || last_line.elapsed() > Duration::from_secs(5) {
-                        let total = report.total.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
-                        eprintln!("{}: {}/{} {rate} {eta}", report.phase.label(), report.current, total);
+                    if last_phase != Some(report.phase)
+                        || last_line.elapsed() > Duration::from_secs(5)
+                    {
+                        let total = report
+                            .total
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "?".into());
+                        eprintln!(
+                            "{}: {}/{} {rate} {eta}",
+                            report.phase.label(),
+                            report.current,
+                            total
+                        );
                         last_phase = Some(report.phase);
                         last_line = std::time::Instant::now();
                     }

@@ -86,9 +86,16 @@ impl TracksArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.common.settings()?;
         let filter = self.filter()?;
-        let sort = Sort::parse(self.sort.as_deref(), Some(if self.desc { "desc" } else { "asc" }))?;
+        let sort = Sort::parse(
+            self.sort.as_deref(),
+            Some(if self.desc { "desc" } else { "asc" }),
+        )?;
         if self.limit > MAX_LIMIT * 100 {
-            anyhow::bail!("--limit {} is above the maximum {}", self.limit, MAX_LIMIT * 100);
+            anyhow::bail!(
+                "--limit {} is above the maximum {}",
+                self.limit,
+                MAX_LIMIT * 100
+            );
         }
         let (store, _) = Store::open(&settings.database_path())?;
         if self.count {
@@ -104,7 +111,10 @@ impl TracksArgs {
         };
         let mut out = std::io::stdout().lock();
         if self.json {
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "total": total, "tracks": tracks }))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({ "total": total, "tracks": tracks }),
+            )?;
             writeln!(out)?;
         } else if self.csv {
             write_csv(&mut out, &tracks)?;
@@ -133,7 +143,16 @@ fn write_table(out: &mut impl Write, total: u64, tracks: &[TrackRow]) -> std::io
 fn write_csv(out: &mut impl Write, tracks: &[TrackRow]) -> anyhow::Result<()> {
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record([
-        "rating_key", "title", "artist", "album_artist", "album", "year", "genres", "rating", "play_count", "duration_ms",
+        "rating_key",
+        "title",
+        "artist",
+        "album_artist",
+        "album",
+        "year",
+        "genres",
+        "rating",
+        "play_count",
+        "duration_ms",
         "is_live",
     ])?;
     for t in tracks {

@@ -140,20 +140,30 @@ impl PlexClient {
             reason,
         };
         crate::config::validate_plex_url(&options.url).map_err(|e| invalid(e.to_string()))?;
-        let base = Url::parse(options.url.trim_end_matches('/')).map_err(|e| invalid(e.to_string()))?;
+        let base =
+            Url::parse(options.url.trim_end_matches('/')).map_err(|e| invalid(e.to_string()))?;
         let mut headers = reqwest::header::HeaderMap::new();
         let token = reqwest::header::HeaderValue::from_str(options.token.expose())
             .map_err(|_| invalid("the token holds characters a header cannot carry".into()))?;
         let mut token = token;
         token.set_sensitive(true);
         headers.insert("X-Plex-Token", token);
-        headers.insert(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("application/json"));
-        headers.insert("X-Plex-Product", reqwest::header::HeaderValue::from_static(PRODUCT));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            "X-Plex-Product",
+            reqwest::header::HeaderValue::from_static(PRODUCT),
+        );
         headers.insert(
             "X-Plex-Version",
             reqwest::header::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
         );
-        headers.insert("X-Plex-Client-Identifier", reqwest::header::HeaderValue::from_static(PRODUCT));
+        headers.insert(
+            "X-Plex-Client-Identifier",
+            reqwest::header::HeaderValue::from_static(PRODUCT),
+        );
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(options.timeout)
@@ -161,7 +171,11 @@ impl PlexClient {
             .danger_accept_invalid_certs(options.accept_invalid_certs)
             .build()
             .map_err(|e| invalid(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Self { http, base, options })
+        Ok(Self {
+            http,
+            base,
+            options,
+        })
     }
 
     /// The server's address, safe to show (it never holds the token).
@@ -173,14 +187,17 @@ impl PlexClient {
     /// connection check.
     pub async fn server_info(&self) -> Result<ServerInfo, PlexError> {
         let c: wire::ServerContainer = self.get("/", &[]).await?;
-        let machine_identifier = c.machine_identifier.filter(|m| !m.is_empty()).ok_or_else(|| {
-            PlexError::BadResponse {
-                path: "/".into(),
-                detail: "no machineIdentifier".into(),
-            }
-        })?;
+        let machine_identifier =
+            c.machine_identifier
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| PlexError::BadResponse {
+                    path: "/".into(),
+                    detail: "no machineIdentifier".into(),
+                })?;
         Ok(ServerInfo {
-            name: c.friendly_name.unwrap_or_else(|| machine_identifier.clone()),
+            name: c
+                .friendly_name
+                .unwrap_or_else(|| machine_identifier.clone()),
             machine_identifier,
             version: c.version.unwrap_or_default(),
         })
@@ -231,8 +248,14 @@ impl PlexClient {
         Ok(c.total_size)
     }
 
-    pub async fn track_page(&self, section: &str, start: u64, size: u64) -> Result<Page<Track>, PlexError> {
-        let c: ItemContainer<wire::WireTrack> = self.list(section, ListKind::Tracks, start, size).await?;
+    pub async fn track_page(
+        &self,
+        section: &str,
+        start: u64,
+        size: u64,
+    ) -> Result<Page<Track>, PlexError> {
+        let c: ItemContainer<wire::WireTrack> =
+            self.list(section, ListKind::Tracks, start, size).await?;
         Ok(page(c, start, Track::from))
     }
 
@@ -272,18 +295,30 @@ impl PlexClient {
             detail: "a playlist needs at least one track".into(),
         })?;
         let uri = item_uri(machine_identifier, first);
-        let query = [("type", "audio"), ("title", title), ("smart", "0"), ("uri", uri.as_str())];
-        let created: ItemContainer<wire::WirePlaylist> =
-            self.send(reqwest::Method::POST, "/playlists", &query).await?;
-        let mut playlist = created.metadata.into_iter().next().ok_or_else(|| PlexError::BadResponse {
-            path: "/playlists".into(),
-            detail: "no playlist in the answer".into(),
-        })?;
+        let query = [
+            ("type", "audio"),
+            ("title", title),
+            ("smart", "0"),
+            ("uri", uri.as_str()),
+        ];
+        let created: ItemContainer<wire::WirePlaylist> = self
+            .send(reqwest::Method::POST, "/playlists", &query)
+            .await?;
+        let mut playlist =
+            created
+                .metadata
+                .into_iter()
+                .next()
+                .ok_or_else(|| PlexError::BadResponse {
+                    path: "/playlists".into(),
+                    detail: "no playlist in the answer".into(),
+                })?;
         for chunk in chunks {
             let uri = item_uri(machine_identifier, chunk);
             let path = format!("/playlists/{}/items", playlist.rating_key);
-            let added: ItemContainer<wire::WirePlaylist> =
-                self.send(reqwest::Method::PUT, &path, &[("uri", uri.as_str())]).await?;
+            let added: ItemContainer<wire::WirePlaylist> = self
+                .send(reqwest::Method::PUT, &path, &[("uri", uri.as_str())])
+                .await?;
             if let Some(p) = added.metadata.into_iter().next() {
                 playlist.leaf_count = p.leaf_count;
             }
@@ -315,7 +350,11 @@ impl PlexClient {
         self.get(&path, &query).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, PlexError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, PlexError> {
         self.send(reqwest::Method::GET, path, query).await
     }
 
@@ -347,7 +386,11 @@ impl PlexClient {
         query: &[(&str, &str)],
     ) -> Result<T, PlexError> {
         let mut url = self.base.clone();
-        url.set_path(&format!("{}{}", self.base.path().trim_end_matches('/'), path));
+        url.set_path(&format!(
+            "{}{}",
+            self.base.path().trim_end_matches('/'),
+            path
+        ));
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -370,11 +413,15 @@ impl PlexClient {
                 });
             }
         }
-        let body = response.bytes().await.map_err(|e| self.transport_error(path, e))?;
-        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse {
-            path: path.into(),
-            detail: format!("{e} ({} bytes)", body.len()),
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(path, e))?;
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse {
+                path: path.into(),
+                detail: format!("{e} ({} bytes)", body.len()),
+            })?;
         Ok(envelope.container)
     }
 
@@ -414,7 +461,10 @@ fn item_uri(machine_identifier: &str, keys: &[String]) -> String {
 }
 
 fn tags(tags: Vec<wire::Tag>) -> Vec<String> {
-    tags.into_iter().map(|t| t.tag).filter(|t| !t.trim().is_empty()).collect()
+    tags.into_iter()
+        .map(|t| t.tag)
+        .filter(|t| !t.trim().is_empty())
+        .collect()
 }
 
 impl From<wire::WireTrack> for Track {

@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
@@ -278,7 +278,10 @@ mod tests {
             r#"{"MediaContainer":{"Metadata":{"ratingKey":"1"}}}"#,
             r#"{"MediaContainer":{"totalSize":-4}}"#,
         ] {
-            assert!(serde_json::from_str::<Envelope<ItemContainer<WireTrack>>>(bad).is_err(), "{bad}");
+            assert!(
+                serde_json::from_str::<Envelope<ItemContainer<WireTrack>>>(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 }

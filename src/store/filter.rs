@@ -92,7 +92,7 @@ impl Filter {
                     self.decades.push(parse_decade(d)?);
                 }
             }
-            "min_rating" => self.min_rating = optional(value, |v| parse_rating(v))?,
+            "min_rating" => self.min_rating = optional(value, parse_rating)?,
             "exclude_live" => self.exclude_live = parse_bool("exclude_live", value)?,
             "q" | "text" | "search" => self.text = non_empty(value, 500, "q")?,
             "artist" => self.artist = non_empty(value, 1000, "artist")?,
@@ -106,7 +106,9 @@ impl Filter {
     }
 
     /// Builds a filter from parameters, rejecting unknown ones.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, FilterError> {
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, FilterError> {
         let mut filter = Filter::default();
         for (key, value) in pairs {
             if !filter.set(key, value)? {
@@ -121,10 +123,16 @@ impl Filter {
         if let (Some(from), Some(to)) = (self.year_from, self.year_to)
             && from > to
         {
-            return Err(FilterError::invalid("year_from", format!("{from} is after year_to {to}")));
+            return Err(FilterError::invalid(
+                "year_from",
+                format!("{from} is after year_to {to}"),
+            ));
         }
         if self.genres.len() > 200 || self.decades.len() > 200 {
-            return Err(FilterError::invalid("genres", "too many values (at most 200)"));
+            return Err(FilterError::invalid(
+                "genres",
+                "too many values (at most 200)",
+            ));
         }
         Ok(())
     }
@@ -184,7 +192,11 @@ impl TryFrom<FilterBody> for Filter {
         let mut f = Filter::default();
         match body.genres {
             Some(StringList::List(list)) => {
-                f.genres = list.into_iter().map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()).collect()
+                f.genres = list
+                    .into_iter()
+                    .map(|g| g.trim().to_owned())
+                    .filter(|g| !g.is_empty())
+                    .collect()
             }
             Some(StringList::Text(text)) => {
                 f.set("genres", &text)?;
@@ -214,7 +226,10 @@ impl TryFrom<FilterBody> for Filter {
             Some(a) => non_empty(&a, 1000, "artist")?,
             None => None,
         };
-        f.year_from = body.year_from.map(|y| check_year("year_from", y)).transpose()?;
+        f.year_from = body
+            .year_from
+            .map(|y| check_year("year_from", y))
+            .transpose()?;
         f.year_to = body.year_to.map(|y| check_year("year_to", y)).transpose()?;
         f.played = body.played;
         f.added_since = body.added_since.as_deref().map(parse_time).transpose()?;
@@ -258,14 +273,21 @@ impl Sort {
             other => {
                 return Err(FilterError::invalid(
                     "sort",
-                    format!("{other:?} is not one of title, artist, album, year, rating, duration, added, plays, last_played"),
+                    format!(
+                        "{other:?} is not one of title, artist, album, year, rating, duration, added, plays, last_played"
+                    ),
                 ));
             }
         };
         let descending = match order.map(str::trim).unwrap_or("asc") {
             "asc" => false,
             "desc" => true,
-            other => return Err(FilterError::invalid("order", format!("{other:?} is not asc or desc"))),
+            other => {
+                return Err(FilterError::invalid(
+                    "order",
+                    format!("{other:?} is not asc or desc"),
+                ));
+            }
         };
         Ok(Sort { field, descending })
     }
@@ -274,9 +296,13 @@ impl Sort {
     pub fn order_by(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
         let keys = match self.field {
-            SortField::Artist => format!("t.artist COLLATE NOCASE {dir}, t.album COLLATE NOCASE {dir}, t.disc {dir}, t.track {dir}"),
+            SortField::Artist => format!(
+                "t.artist COLLATE NOCASE {dir}, t.album COLLATE NOCASE {dir}, t.disc {dir}, t.track {dir}"
+            ),
             SortField::Title => format!("t.title COLLATE NOCASE {dir}"),
-            SortField::Album => format!("t.album COLLATE NOCASE {dir}, t.disc {dir}, t.track {dir}"),
+            SortField::Album => {
+                format!("t.album COLLATE NOCASE {dir}, t.disc {dir}, t.track {dir}")
+            }
             SortField::Year => format!("t.year {dir}"),
             SortField::Rating => format!("t.rating {dir}"),
             SortField::Duration => format!("t.duration_ms {dir}"),
@@ -295,7 +321,10 @@ pub fn parse_count(param: &str, value: &str, max: u64) -> Result<u64, FilterErro
         .parse()
         .map_err(|_| FilterError::invalid(param, format!("{value:?} is not a whole number ≥ 0")))?;
     if n > max {
-        return Err(FilterError::invalid(param, format!("{n} is above the maximum {max}")));
+        return Err(FilterError::invalid(
+            param,
+            format!("{n} is above the maximum {max}"),
+        ));
     }
     Ok(n)
 }
@@ -326,25 +355,38 @@ fn split_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn optional<T>(value: &str, parse: impl FnOnce(&str) -> Result<T, FilterError>) -> Result<Option<T>, FilterError> {
-    if value.is_empty() { Ok(None) } else { parse(value).map(Some) }
+fn optional<T>(
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, FilterError>,
+) -> Result<Option<T>, FilterError> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        parse(value).map(Some)
+    }
 }
 
 fn non_empty(value: &str, max_chars: usize, param: &str) -> Result<Option<String>, FilterError> {
     let value = value.trim();
     if value.chars().count() > max_chars {
-        return Err(FilterError::invalid(param, format!("longer than {max_chars} characters")));
+        return Err(FilterError::invalid(
+            param,
+            format!("longer than {max_chars} characters"),
+        ));
     }
     Ok((!value.is_empty()).then(|| value.to_owned()))
 }
 
 fn parse_decade(value: &str) -> Result<i64, FilterError> {
     let digits = value.strip_suffix('s').unwrap_or(value);
-    let year: i64 = digits
-        .parse()
-        .map_err(|_| FilterError::invalid("decades", format!("{value:?} is not a decade like 1990s")))?;
+    let year: i64 = digits.parse().map_err(|_| {
+        FilterError::invalid("decades", format!("{value:?} is not a decade like 1990s"))
+    })?;
     if year % 10 != 0 || !(1000..=2100).contains(&year) {
-        return Err(FilterError::invalid("decades", format!("{value:?} is not a decade like 1990s")));
+        return Err(FilterError::invalid(
+            "decades",
+            format!("{value:?} is not a decade like 1990s"),
+        ));
     }
     Ok(year)
 }
@@ -360,7 +402,10 @@ fn check_rating(rating: f64) -> Result<f64, FilterError> {
     if rating.is_finite() && (0.0..=10.0).contains(&rating) {
         Ok(rating)
     } else {
-        Err(FilterError::invalid("min_rating", format!("{rating} is not between 0 and 10")))
+        Err(FilterError::invalid(
+            "min_rating",
+            format!("{rating} is not between 0 and 10"),
+        ))
     }
 }
 
@@ -375,7 +420,10 @@ fn check_year(param: &str, year: i64) -> Result<i64, FilterError> {
     if (1000..=2100).contains(&year) {
         Ok(year)
     } else {
-        Err(FilterError::invalid(param, format!("{year} is not between 1000 and 2100")))
+        Err(FilterError::invalid(
+            param,
+            format!("{year} is not between 1000 and 2100"),
+        ))
     }
 }
 
@@ -383,7 +431,10 @@ fn parse_bool(param: &str, value: &str) -> Result<bool, FilterError> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(FilterError::invalid(param, format!("{value:?} is not true or false"))),
+        _ => Err(FilterError::invalid(
+            param,
+            format!("{value:?} is not true or false"),
+        )),
     }
 }
 
@@ -397,7 +448,12 @@ pub fn parse_time(value: &str) -> Result<i64, FilterError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(value, &format)
         .map(|d| d.midnight().assume_utc().unix_timestamp())
-        .map_err(|_| FilterError::invalid("added_since", format!("{value:?} is not a date like 2024-01-31")))
+        .map_err(|_| {
+            FilterError::invalid(
+                "added_since",
+                format!("{value:?} is not a date like 2024-01-31"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -454,7 +510,8 @@ mod tests {
 
     #[test]
     fn search_text_cannot_inject_fts_syntax() {
-        let f = Filter::from_pairs([("q", "\"a\" OR b* NEAR(c) '; DROP TABLE tracks; --")]).unwrap();
+        let f =
+            Filter::from_pairs([("q", "\"a\" OR b* NEAR(c) '; DROP TABLE tracks; --")]).unwrap();
         assert_eq!(
             f.fts_query().as_deref(),
             Some("\"a\"* \"OR\"* \"b\"* \"NEAR\"* \"c\"* \"DROP\"* \"TABLE\"* \"tracks\"*")
@@ -478,10 +535,20 @@ mod tests {
 
     #[test]
     fn json_body_accepts_lists_or_text() {
-        let body: FilterBody =
-            serde_json::from_str(r#"{"genres":["Rock"],"decades":"1990s","min_rating":6,"exclude_live":false}"#).unwrap();
+        let body: FilterBody = serde_json::from_str(
+            r#"{"genres":["Rock"],"decades":"1990s","min_rating":6,"exclude_live":false}"#,
+        )
+        .unwrap();
         let f = Filter::try_from(body).unwrap();
-        assert_eq!((f.genres.len(), f.decades.clone(), f.min_rating, f.exclude_live), (1, vec![1990], Some(6.0), false));
+        assert_eq!(
+            (
+                f.genres.len(),
+                f.decades.clone(),
+                f.min_rating,
+                f.exclude_live
+            ),
+            (1, vec![1990], Some(6.0), false)
+        );
         assert!(serde_json::from_str::<FilterBody>(r#"{"genre":["Rock"]}"#).is_err());
         let body: FilterBody = serde_json::from_str(r#"{"min_rating":-1}"#).unwrap();
         assert!(Filter::try_from(body).is_err());

@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 pub use filter::{Filter, FilterError, Sort, SortField};
-pub use query::{GenreCount, DecadeCount, Stats, TrackPage, TrackRow};
+pub use query::{DecadeCount, GenreCount, Stats, TrackPage, TrackRow};
 pub use state::{HistoryEntry, SyncState};
 
 /// How long a connection waits for a lock before giving up.
@@ -33,7 +33,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the cache file {path} is corrupted ({detail}); it was moved to {moved_to} and the next sync rebuilds it")]
+    #[error(
+        "the cache file {path} is corrupted ({detail}); it was moved to {moved_to} and the next sync rebuilds it"
+    )]
     Corrupted {
         path: PathBuf,
         moved_to: PathBuf,
@@ -45,7 +47,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the cache file was written by a newer plexcache (schema {found}, this one knows {known})")]
+    #[error(
+        "the cache file was written by a newer plexcache (schema {found}, this one knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("the disk holding the cache is full")]
     DiskFull(#[source] rusqlite::Error),
@@ -133,7 +137,10 @@ impl Store {
         Self::open_with(path, StoreOptions::default())
     }
 
-    pub fn open_with(path: &Path, options: StoreOptions) -> Result<(Store, Option<StoreError>), StoreError> {
+    pub fn open_with(
+        path: &Path,
+        options: StoreOptions,
+    ) -> Result<(Store, Option<StoreError>), StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
@@ -219,7 +226,11 @@ impl Store {
 
 fn reader_pool(path: &Path) -> Result<Pool, StoreError> {
     let manager = SqliteConnectionManager::file(path)
-        .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+        .with_flags(
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
         .with_init(configure_reader);
     Ok(r2d2::Pool::builder()
         .max_size(8)
@@ -256,7 +267,10 @@ fn migrate(path: &Path) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = schema::MIGRATIONS.len() as i64;
     if version > known {
-        return Err(StoreError::TooNew { found: version, known });
+        return Err(StoreError::TooNew {
+            found: version,
+            known,
+        });
     }
     for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
@@ -269,7 +283,9 @@ fn migrate(path: &Path) -> Result<(), StoreError> {
         conn.execute_batch(sql)?;
     }
     // Touch the main tables so a damaged file fails here, not mid-request.
-    conn.query_row("SELECT count(*) FROM sync_state", [], |r| r.get::<_, i64>(0))?;
+    conn.query_row("SELECT count(*) FROM sync_state", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
     Ok(())
 }
 
@@ -284,7 +300,10 @@ fn move_aside(path: &Path, detail: &str) -> Result<StoreError, StoreError> {
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
-            let _ = std::fs::rename(&side, PathBuf::from(format!("{}{suffix}", moved_to.display())));
+            let _ = std::fs::rename(
+                &side,
+                PathBuf::from(format!("{}{suffix}", moved_to.display())),
+            );
         }
     }
     Ok(StoreError::Corrupted {

@@ -67,7 +67,8 @@ pub struct Stats {
     pub decades: Vec<DecadeCount>,
 }
 
-const TRACK_COLUMNS: &str = "t.rating_key, t.title, t.artist, t.album_artist, t.album, t.album_key, t.artist_key,
+const TRACK_COLUMNS: &str =
+    "t.rating_key, t.title, t.artist, t.album_artist, t.album, t.album_key, t.artist_key,
     t.disc, t.track, t.duration_ms, t.year, t.genres, t.rating, t.play_count, t.last_played_at,
     t.added_at, t.updated_at, t.is_live, t.section";
 
@@ -77,7 +78,13 @@ impl Store {
         count(&conn, &compile(&conn, filter)?)
     }
 
-    pub fn tracks(&self, filter: &Filter, sort: Sort, offset: u64, limit: u64) -> Result<TrackPage, StoreError> {
+    pub fn tracks(
+        &self,
+        filter: &Filter,
+        sort: Sort,
+        offset: u64,
+        limit: u64,
+    ) -> Result<TrackPage, StoreError> {
         let mut conn = self.reader()?;
         // One read transaction: total and rows from the same snapshot.
         let tx = conn.transaction()?;
@@ -131,7 +138,10 @@ impl Store {
     pub fn stats(&self) -> Result<Stats, StoreError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction()?;
-        let track_count: i64 = tx.query_row("SELECT track_count FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+        let track_count: i64 =
+            tx.query_row("SELECT track_count FROM sync_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
         let mut stmt = tx.prepare_cached(
             "SELECT name, count FROM stats_cache WHERE kind = 'genre' ORDER BY count DESC, name COLLATE NOCASE",
         )?;
@@ -143,7 +153,9 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let mut stmt = tx.prepare_cached("SELECT name, count FROM stats_cache WHERE kind = 'decade' ORDER BY name")?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT name, count FROM stats_cache WHERE kind = 'decade' ORDER BY name",
+        )?;
         let decades = stmt
             .query_map([], |r| {
                 Ok(DecadeCount {
@@ -181,7 +193,11 @@ fn count(conn: &Connection, condition: &SqlWhere) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
-fn select_tracks(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<Vec<TrackRow>, StoreError> {
+fn select_tracks(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Vec<TrackRow>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params_from_iter(params), track_row)?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -1,7 +1,7 @@
 //! Sync state (one row: which server the cache came from, when it was last
 //! good, the last error) and the history of past syncs.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Store, StoreError};
@@ -131,7 +131,10 @@ impl Store {
             params![now_unix()],
         );
         match changed {
-            Ok(n) if n > 0 => tracing::warn!(syncs = n, "an earlier sync was interrupted; the cache kept its previous library"),
+            Ok(n) if n > 0 => tracing::warn!(
+                syncs = n,
+                "an earlier sync was interrupted; the cache kept its previous library"
+            ),
             Ok(_) => {}
             // A read-only cache still serves; it just cannot fix old rows.
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {}
@@ -142,7 +145,11 @@ impl Store {
 
     /// Forgets the library of a server that is no longer the configured one,
     /// so its tracks are never served again.
-    pub fn forget_server(&self, new_machine_identifier: &str, new_name: &str) -> Result<(), StoreError> {
+    pub fn forget_server(
+        &self,
+        new_machine_identifier: &str,
+        new_name: &str,
+    ) -> Result<(), StoreError> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         super::write::clear_library(&tx)?;

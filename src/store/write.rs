@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, params};
 
-use super::schema::{TRACK_INDEXES, TRACK_INDEX_NAMES};
+use super::schema::{TRACK_INDEX_NAMES, TRACK_INDEXES};
 use super::state::now_unix;
 use super::{Store, StoreError};
 
@@ -96,7 +96,8 @@ impl LibraryWriter {
         )?;
         self.previous_keys_table = true;
         for name in TRACK_INDEX_NAMES {
-            self.conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+            self.conn
+                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
         }
         clear_library(&self.conn)?;
         Ok(())
@@ -121,7 +122,9 @@ impl LibraryWriter {
             }
             ParentKind::Artist => {
                 self.conn
-                    .prepare_cached("INSERT OR REPLACE INTO artists (rating_key, title) VALUES (?1, ?2)")?
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO artists (rating_key, title) VALUES (?1, ?2)",
+                    )?
                     .execute(params![rating_key, title])?;
             }
         }
@@ -129,14 +132,20 @@ impl LibraryWriter {
     }
 
     /// Replaces a parent's genre list (full records replace truncated listings).
-    pub fn set_parent_genres(&mut self, rating_key: &str, genres: &[String]) -> Result<(), StoreError> {
+    pub fn set_parent_genres(
+        &mut self,
+        rating_key: &str,
+        genres: &[String],
+    ) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("DELETE FROM parent_genres WHERE parent_key = ?1")?
             .execute([rating_key])?;
         for genre in genres {
             let id = self.genre_id(genre)?;
             self.conn
-                .prepare_cached("INSERT OR IGNORE INTO parent_genres (parent_key, genre_id) VALUES (?1, ?2)")?
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO parent_genres (parent_key, genre_id) VALUES (?1, ?2)",
+                )?
                 .execute(params![rating_key, id])?;
         }
         Ok(())
@@ -190,7 +199,9 @@ impl LibraryWriter {
         for genre in t.genres {
             let genre_id = self.genre_id(genre)?;
             self.conn
-                .prepare_cached("INSERT OR IGNORE INTO track_genres (track_id, genre_id) VALUES (?1, ?2)")?
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO track_genres (track_id, genre_id) VALUES (?1, ?2)",
+                )?
                 .execute(params![id, genre_id])?;
         }
         Ok(())
@@ -199,13 +210,16 @@ impl LibraryWriter {
     /// Drops every track taken so far, for a pass that starts over after the
     /// library changed under it.
     pub fn restart_tracks(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("DELETE FROM track_genres; DELETE FROM tracks;")?;
+        self.conn
+            .execute_batch("DELETE FROM track_genres; DELETE FROM tracks;")?;
         Ok(())
     }
 
     /// Distinct tracks taken so far.
     pub fn track_count(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))?)
     }
 
     /// Derives inherited fields, rebuilds indexes and statistics, records
@@ -223,7 +237,12 @@ impl LibraryWriter {
             [],
             |r| r.get(0),
         )?;
-        let kept: i64 = self.conn.query_row("SELECT count(*) FROM temp.previous_keys", [], |r| r.get::<_, i64>(0))? - removed;
+        let kept: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM temp.previous_keys", [], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                - removed;
         let duration_ms = now_millis() - finish.started_at_ms;
         self.conn.execute(
             "UPDATE sync_state SET machine_identifier = ?1, server_name = ?2, synced_at = ?3, track_count = ?4,
@@ -245,7 +264,9 @@ impl LibraryWriter {
 
     fn drop_previous_keys(&mut self) {
         if self.previous_keys_table {
-            let _ = self.conn.execute_batch("DROP TABLE IF EXISTS temp.previous_keys");
+            let _ = self
+                .conn
+                .execute_batch("DROP TABLE IF EXISTS temp.previous_keys");
             self.previous_keys_table = false;
         }
     }

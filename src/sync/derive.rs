@@ -11,7 +11,11 @@ pub const UNTITLED: &str = "Untitled";
 /// Derives the stored row. Empty artist or album strings are filled from the
 /// album and artist records when the library is committed.
 pub fn new_track<'a>(t: &'a Track, section: &'a str) -> NewTrack<'a> {
-    let title = t.title.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(UNTITLED);
+    let title = t
+        .title
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(UNTITLED);
     let album_artist = t.album_artist.as_deref().unwrap_or("");
     let artist = t
         .original_title
@@ -32,7 +36,10 @@ pub fn new_track<'a>(t: &'a Track, section: &'a str) -> NewTrack<'a> {
         track: t.track_number,
         duration_ms: t.duration_ms.filter(|d| *d >= 0),
         year: t.album_year.filter(|y| (1000..=2100).contains(y)),
-        rating: t.user_rating.filter(|r| r.is_finite()).map(|r| r.clamp(0.0, 10.0)),
+        rating: t
+            .user_rating
+            .filter(|r| r.is_finite())
+            .map(|r| r.clamp(0.0, 10.0)),
         play_count: t.play_count.unwrap_or(0).max(0),
         last_played_at: t.last_played_at,
         added_at: t.added_at,
@@ -72,7 +79,10 @@ mod tests {
     fn missing_fields_get_defaults() {
         let t = bare("1");
         let n = new_track(&t, "1");
-        assert_eq!((n.title, n.artist, n.album, n.play_count, n.year), (UNTITLED, "", "", 0, None));
+        assert_eq!(
+            (n.title, n.artist, n.album, n.play_count, n.year),
+            (UNTITLED, "", "", 0, None)
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ mod tests {
             ("Intro", "Live", true),
             ("Roxanne", "Live in Paris", true),
             ("Set 1", "05/08/77 Ithaca", true),
-            ("Simon & Garfunkel", "The Concert in Central Park (In Concert)", true),
+            (
+                "Simon & Garfunkel",
+                "The Concert in Central Park (In Concert)",
+                true,
+            ),
             ("Live Forever", "Definitely Maybe", false),
             ("Live and Let Die", "Wings Greatest", false),
             ("Alive", "Ten", false),

@@ -117,7 +117,11 @@ impl SyncEngine {
         if !self.settings().plex_configured() {
             return Err(SyncError::NotConfigured);
         }
-        let empty = self.store.sync_state().map(|s| s.track_count == 0).unwrap_or(true);
+        let empty = self
+            .store
+            .sync_state()
+            .map(|s| s.track_count == 0)
+            .unwrap_or(true);
         if self.progress.try_begin(empty) {
             Ok(SyncTicket {
                 progress: self.progress.clone(),
@@ -129,7 +133,11 @@ impl SyncEngine {
 
     /// Runs a sync to the end, recording its outcome in the history and,
     /// on failure, as the last error.
-    pub async fn run(&self, ticket: SyncTicket, cancel: CancellationToken) -> Result<SyncReport, SyncError> {
+    pub async fn run(
+        &self,
+        ticket: SyncTicket,
+        cancel: CancellationToken,
+    ) -> Result<SyncReport, SyncError> {
         let history = self.store.start_history().ok();
         let started = std::time::Instant::now();
         let result = tokio::select! {
@@ -170,16 +178,23 @@ impl SyncEngine {
                 if let Err(e) = self.store.record_error(error.kind(), &message) {
                     tracing::error!("cannot record the sync error: {}", error_message(&e));
                 }
-                let outcome = if matches!(error, SyncError::Cancelled) { "cancelled" } else { "failed" };
-                return self.finish_history(history, &SyncOutcome {
-                    outcome,
-                    track_count: None,
-                    added: None,
-                    removed: None,
-                    error: Some(&message),
-                    server_name: None,
-                    machine_identifier: None,
-                });
+                let outcome = if matches!(error, SyncError::Cancelled) {
+                    "cancelled"
+                } else {
+                    "failed"
+                };
+                return self.finish_history(
+                    history,
+                    &SyncOutcome {
+                        outcome,
+                        track_count: None,
+                        added: None,
+                        removed: None,
+                        error: Some(&message),
+                        server_name: None,
+                        machine_identifier: None,
+                    },
+                );
             }
         };
         self.finish_history(history, &outcome);
@@ -189,7 +204,10 @@ impl SyncEngine {
         if let Some(id) = history
             && let Err(e) = self.store.finish_history(id, outcome)
         {
-            tracing::warn!("cannot record the sync in the history: {}", error_message(&e));
+            tracing::warn!(
+                "cannot record the sync in the history: {}",
+                error_message(&e)
+            );
         }
     }
 
@@ -254,7 +272,8 @@ impl SyncEngine {
             Some(old) if old != server.machine_identifier => {
                 tracing::warn!(old, new = %server.machine_identifier, "Plex server changed; the old library is dropped");
                 self.progress.mark_server_changed();
-                self.store.forget_server(&server.machine_identifier, &server.name)?;
+                self.store
+                    .forget_server(&server.machine_identifier, &server.name)?;
             }
             _ => self.progress.set_blocking(state.track_count == 0),
         }
@@ -304,12 +323,10 @@ impl Fetcher<'_> {
             ListKind::Artists => (Phase::Artists, ParentKind::Artist),
             _ => (Phase::Albums, ParentKind::Album),
         };
+        // Progress counts tracks only; these phases report no numbers.
         self.progress.set_phase(phase, None);
-        let mut grand_total = 0;
         for section in sections {
             let total = self.client.count(&section.key, kind).await?;
-            grand_total += total.unwrap_or(0);
-            self.progress.set_total(Some(grand_total));
             stream::iter(plan::page_ranges(total, self.page_size))
                 .map(|(start, end)| self.parent_page(section, kind, parent_kind, start, end))
                 .buffer_unordered(self.concurrency)
@@ -330,7 +347,10 @@ impl Fetcher<'_> {
         let mut offset = start;
         while offset < end {
             let want = (end - offset).min(self.page_size);
-            let page = self.client.parent_page(&section.key, kind, offset, want).await?;
+            let page = self
+                .client
+                .parent_page(&section.key, kind, offset, want)
+                .await?;
             if page.items.is_empty() {
                 break;
             }
@@ -342,7 +362,6 @@ impl Fetcher<'_> {
                 .filter(|p| p.genres.len() >= 3)
                 .map(|p| p.rating_key.clone())
                 .collect();
-            self.progress.advance(page.items.len() as u64);
             send(self.sender, Batch::Parents(parent_kind, page.items)).await?;
             for keys in truncated.chunks(METADATA_BATCH) {
                 let full: Vec<Parent> = self.client.parents_by_keys(keys).await?;
@@ -361,7 +380,10 @@ impl Fetcher<'_> {
     async fn tracks_until_stable(&self, sections: &[Section]) -> Result<u32, SyncError> {
         for pass in 1..=MAX_PASSES {
             if pass > 1 {
-                tracing::warn!(pass, "the library changed during the sync; reading the tracks again");
+                tracing::warn!(
+                    pass,
+                    "the library changed during the sync; reading the tracks again"
+                );
                 send(self.sender, Batch::RestartTracks).await?;
             }
             let mut totals_moved = false;
@@ -374,7 +396,8 @@ impl Fetcher<'_> {
                 self.progress.set_total(Some(grand_total));
                 let seen_totals = self.track_pages(section, first_total).await?;
                 let final_total = self.client.count(&section.key, ListKind::Tracks).await?;
-                totals_moved |= seen_totals.iter().any(|t| Some(*t) != first_total) || final_total != first_total;
+                totals_moved |= seen_totals.iter().any(|t| Some(*t) != first_total)
+                    || final_total != first_total;
                 expected = expected.zip(final_total).map(|(a, b)| a + b);
             }
             let (reply, answer) = oneshot::channel();
@@ -390,7 +413,11 @@ impl Fetcher<'_> {
 
     /// Fetches one section's tracks with bounded concurrency; returns every
     /// `totalSize` the pages reported.
-    async fn track_pages(&self, section: &Section, total: Option<u64>) -> Result<Vec<u64>, SyncError> {
+    async fn track_pages(
+        &self,
+        section: &Section,
+        total: Option<u64>,
+    ) -> Result<Vec<u64>, SyncError> {
         let totals: Vec<Vec<u64>> = stream::iter(plan::page_ranges(total, self.page_size))
             .map(|(start, end)| self.track_range(section, start, end))
             .buffer_unordered(self.concurrency)
@@ -400,7 +427,12 @@ impl Fetcher<'_> {
     }
 
     /// Fetches `[start, end)`, asking again when a server caps its page size.
-    async fn track_range(&self, section: &Section, start: u64, end: u64) -> Result<Vec<u64>, SyncError> {
+    async fn track_range(
+        &self,
+        section: &Section,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u64>, SyncError> {
         let mut offset = start;
         let mut totals = Vec::new();
         while offset < end {

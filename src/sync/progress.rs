@@ -66,7 +66,9 @@ pub struct Progress {
 impl Progress {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not take the status down with it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Marks a sync as started; false if one already runs.
@@ -140,7 +142,10 @@ impl Progress {
     }
 
     pub fn server_changed(&self) -> bool {
-        self.lock().running.as_ref().is_some_and(|r| r.server_changed)
+        self.lock()
+            .running
+            .as_ref()
+            .is_some_and(|r| r.server_changed)
     }
 
     pub fn report(&self) -> Option<ProgressReport> {

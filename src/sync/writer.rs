@@ -46,7 +46,14 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
         match batch {
             Batch::Parents(kind, parents) => {
                 for p in &parents {
-                    writer.add_parent(kind, &p.rating_key, p.parent_key.as_deref(), p.title.as_deref(), p.year, &p.genres)?;
+                    writer.add_parent(
+                        kind,
+                        &p.rating_key,
+                        p.parent_key.as_deref(),
+                        p.title.as_deref(),
+                        p.year,
+                        &p.genres,
+                    )?;
                 }
             }
             Batch::ParentGenres(parents) => {

@@ -26,27 +26,56 @@ async fn a_fresh_server_syncs_a_stale_cache_and_answers_every_endpoint() {
     assert!(stats["decades"].as_array().unwrap().len() > 3);
 
     let (code, page) = app
-        .get_json(&format!("/api/library/tracks?genres={}&sort=year&order=desc&limit=10", urlencode(&genre)))
+        .get_json(&format!(
+            "/api/library/tracks?genres={}&sort=year&order=desc&limit=10",
+            urlencode(&genre)
+        ))
         .await;
     assert_eq!(code, 200, "{page}");
     assert_eq!(page["tracks"].as_array().unwrap().len(), 10);
     let total = page["total"].as_u64().unwrap();
 
-    let (code, preview) = app.post_json("/api/filter/preview", &json!({"genres": [genre]})).await;
+    let (code, preview) = app
+        .post_json("/api/filter/preview", &json!({"genres": [genre]}))
+        .await;
     assert_eq!((code, preview["count"].as_u64()), (200, Some(total)));
 
-    let (code, sample) = app.get_json(&format!("/api/library/sample?n=7&genres={}", urlencode(&genre))).await;
-    assert_eq!((code, sample["tracks"].as_array().map(Vec::len)), (200, Some(7)));
+    let (code, sample) = app
+        .get_json(&format!(
+            "/api/library/sample?n=7&genres={}",
+            urlencode(&genre)
+        ))
+        .await;
+    assert_eq!(
+        (code, sample["tracks"].as_array().map(Vec::len)),
+        (200, Some(7))
+    );
 
     let (code, history) = app.get_json("/api/library/sync/history").await;
-    assert_eq!((code, history["syncs"][0]["outcome"].as_str()), (200, Some("success")));
+    assert_eq!(
+        (code, history["syncs"][0]["outcome"].as_str()),
+        (200, Some("success"))
+    );
 
-    let keys: Vec<String> = sample["tracks"].as_array().unwrap().iter().map(|t| t["rating_key"].as_str().unwrap().to_owned()).collect();
+    let keys: Vec<String> = sample["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rating_key"].as_str().unwrap().to_owned())
+        .collect();
     let mut with_unknown = keys.clone();
     with_unknown.push("999999999".into());
-    let (code, created) = app.post_json("/api/playlists", &json!({"title": "Mix", "rating_keys": with_unknown})).await;
+    let (code, created) = app
+        .post_json(
+            "/api/playlists",
+            &json!({"title": "Mix", "rating_keys": with_unknown}),
+        )
+        .await;
     assert_eq!(code, 201, "{created}");
-    assert_eq!((created["added"].as_u64(), created["skipped"].as_u64()), (Some(7), Some(1)));
+    assert_eq!(
+        (created["added"].as_u64(), created["skipped"].as_u64()),
+        (Some(7), Some(1))
+    );
     let playlists = plex.playlists();
     assert_eq!(playlists.len(), 1);
     assert_eq!(playlists[0].items.len(), 7);
@@ -58,9 +87,17 @@ async fn a_fresh_server_syncs_a_stale_cache_and_answers_every_endpoint() {
     let (code, doc) = app.get_json("/api/openapi.json").await;
     assert_eq!(code, 200);
     for path in [
-        "/api/health", "/api/library/status", "/api/library/sync", "/api/library/tracks", "/api/library/stats",
-        "/api/filter/preview", "/api/library/sample", "/api/library/sync/history", "/api/playlists",
-        "/api/settings", "/api/openapi.json",
+        "/api/health",
+        "/api/library/status",
+        "/api/library/sync",
+        "/api/library/tracks",
+        "/api/library/stats",
+        "/api/filter/preview",
+        "/api/library/sample",
+        "/api/library/sync/history",
+        "/api/playlists",
+        "/api/settings",
+        "/api/openapi.json",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
@@ -72,7 +109,10 @@ async fn fifty_concurrent_sync_requests_start_exactly_one() {
     let plex = spawn_plex(3_000, 8).await;
     let app = TestApp::spawn(&plex).await;
     app.wait_idle().await;
-    plex.set_faults(plexcache::emulator::Faults { latency_ms: 20, ..Default::default() });
+    plex.set_faults(plexcache::emulator::Faults {
+        latency_ms: 20,
+        ..Default::default()
+    });
     let requests = (0..50).map(|_| {
         let http = app.http.clone();
         let url = format!("{}/api/library/sync", app.url);
@@ -90,19 +130,24 @@ async fn readers_see_the_old_or_the_new_library_never_a_mix() {
     let plex = spawn_plex(20_000, 8).await;
     let app = TestApp::spawn(&plex).await;
     let old = app.wait_idle().await["track_count"].as_u64().unwrap();
-    plex.mutate(plexcache::emulator::Mutation::Add { count: 777 }).unwrap();
+    plex.mutate(plexcache::emulator::Mutation::Add { count: 777 })
+        .unwrap();
     let (code, _) = app.post_json("/api/library/sync", &json!({})).await;
     assert_eq!(code, 202);
     let mut seen = std::collections::BTreeSet::new();
     loop {
-        let (_, page) = app.get_json("/api/library/tracks?exclude_live=false&limit=1").await;
+        let (_, page) = app
+            .get_json("/api/library/tracks?exclude_live=false&limit=1")
+            .await;
         seen.insert(page["total"].as_u64().unwrap());
         let (_, status) = app.get_json("/api/library/status").await;
         if status["is_syncing"] == false {
             break;
         }
     }
-    let (_, page) = app.get_json("/api/library/tracks?exclude_live=false&limit=1").await;
+    let (_, page) = app
+        .get_json("/api/library/tracks?exclude_live=false&limit=1")
+        .await;
     let new = page["total"].as_u64().unwrap();
     seen.insert(new);
     let old_total = {
@@ -140,19 +185,38 @@ async fn bad_input_gets_a_4xx_json_error_never_a_500() {
         let code = r.status().as_u16();
         let body: serde_json::Value = r.json().await.unwrap_or_default();
         assert!((400..500).contains(&code), "{path}: {code}");
-        assert!(body["error"].is_string() && body["detail"].is_string(), "{path}: {body}");
+        assert!(
+            body["error"].is_string() && body["detail"].is_string(),
+            "{path}: {body}"
+        );
     }
     let q = "/api/library/tracks?q=%27%3B%20DROP%20TABLE%20tracks%3B--&exclude_live=false";
-    assert_eq!(app.get(q).await.status().as_u16(), 200, "SQL in a search is just text");
+    assert_eq!(
+        app.get(q).await.status().as_u16(),
+        200,
+        "SQL in a search is just text"
+    );
     let posts = [
         ("/api/filter/preview", "{\"genres\": 5}".to_string()),
         ("/api/filter/preview", "{\"min_rating\": -3}".to_string()),
         ("/api/filter/preview", "{\"unknown\": true}".to_string()),
         ("/api/filter/preview", "not json".to_string()),
-        ("/api/filter/preview", format!("{{\"q\": \"{}\"}}", "x".repeat(10 * 1024 * 1024))),
-        ("/api/playlists", "{\"title\": \"\", \"rating_keys\": [\"1\"]}".to_string()),
-        ("/api/playlists", "{\"title\": \"x\", \"rating_keys\": []}".to_string()),
-        ("/api/playlists", "{\"title\": \"x\", \"sample_size\": 999999999}".to_string()),
+        (
+            "/api/filter/preview",
+            format!("{{\"q\": \"{}\"}}", "x".repeat(10 * 1024 * 1024)),
+        ),
+        (
+            "/api/playlists",
+            "{\"title\": \"\", \"rating_keys\": [\"1\"]}".to_string(),
+        ),
+        (
+            "/api/playlists",
+            "{\"title\": \"x\", \"rating_keys\": []}".to_string(),
+        ),
+        (
+            "/api/playlists",
+            "{\"title\": \"x\", \"sample_size\": 999999999}".to_string(),
+        ),
         ("/api/playlists", "{\"title\": \"x\"}".to_string()),
     ];
     for (path, body) in posts {
@@ -166,10 +230,20 @@ async fn bad_input_gets_a_4xx_json_error_never_a_500() {
             .unwrap();
         let code = r.status().as_u16();
         let json: serde_json::Value = r.json().await.unwrap_or_default();
-        assert!((400..500).contains(&code), "{path} {}: {code}", &body[..body.len().min(60)]);
+        assert!(
+            (400..500).contains(&code),
+            "{path} {}: {code}",
+            &body[..body.len().min(60)]
+        );
         assert!(json["error"].is_string(), "{path}: {json}");
     }
-    let r = app.http.post(format!("{}/api/filter/preview", app.url)).body(vec![0xff, 0xfe, 0x00]).send().await.unwrap();
+    let r = app
+        .http
+        .post(format!("{}/api/filter/preview", app.url))
+        .body(vec![0xff, 0xfe, 0x00])
+        .send()
+        .await
+        .unwrap();
     assert!((400..500).contains(&r.status().as_u16()));
     app.stop().await;
 }
@@ -188,7 +262,10 @@ async fn cross_origin_writes_are_refused() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     let page = app.get("/").await;
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("default-src 'self'"));
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     assert_eq!(app.get("/../../etc/passwd").await.status().as_u16(), 404);
@@ -207,9 +284,21 @@ async fn the_password_guards_page_and_api() {
         assert_eq!(app.get(path).await.status().as_u16(), 401, "{path}");
     }
     assert_eq!(app.get("/api/health").await.status().as_u16(), 200);
-    let ok = app.http.get(format!("{}/api/library/status", app.url)).basic_auth("me", Some("letmein")).send().await.unwrap();
+    let ok = app
+        .http
+        .get(format!("{}/api/library/status", app.url))
+        .basic_auth("me", Some("letmein"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
-    let bad = app.http.get(format!("{}/api/library/status", app.url)).basic_auth("me", Some("nope")).send().await.unwrap();
+    let bad = app
+        .http
+        .get(format!("{}/api/library/status", app.url))
+        .basic_auth("me", Some("nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status().as_u16(), 401);
     app.stop().await;
 }
@@ -229,11 +318,29 @@ async fn plex_offline_is_reported_and_playlists_answer_503() {
     probe_now(&app).await;
     let (_, status) = app.get_json("/api/library/status").await;
     assert_eq!(status["plex_connected"], false, "{status}");
-    assert!(status["plex_error"].as_str().unwrap().contains("unreachable"));
+    assert!(
+        status["plex_error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
     let (code, tracks) = app.get_json("/api/library/tracks?limit=5").await;
-    assert_eq!((code, tracks["tracks"].as_array().map(Vec::len)), (200, Some(5)), "reads still work");
-    let (code, body) = app.post_json("/api/playlists", &json!({"title": "x", "rating_keys": [key]})).await;
-    assert_eq!((code, body["error"].as_str()), (503, Some("plex_unreachable")), "{body}");
+    assert_eq!(
+        (code, tracks["tracks"].as_array().map(Vec::len)),
+        (200, Some(5)),
+        "reads still work"
+    );
+    let (code, body) = app
+        .post_json(
+            "/api/playlists",
+            &json!({"title": "x", "rating_keys": [key]}),
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (503, Some("plex_unreachable")),
+        "{body}"
+    );
     plex.set_online(true);
     app.stop().await;
 }
@@ -248,25 +355,51 @@ async fn settings_are_validated_against_plex_before_saving() {
         let url = format!("{}/api/settings", app.url);
         async move {
             let r = http.put(url).json(&body).send().await.unwrap();
-            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
         }
     };
     let (code, body) = put(json!({"plex_token": "wrong-token"})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_token")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_token")),
+        "{body}"
+    );
     let (code, body) = put(json!({"plex_url": "ftp://nas"})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_url")),
+        "{body}"
+    );
     let (code, body) = put(json!({"plex_url": "http://127.0.0.1:9"})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_url")),
+        "{body}"
+    );
     let (code, body) = put(json!({"sections": ["2"]})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("sections")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("sections")),
+        "{body}"
+    );
     let (code, body) = put(json!({"refresh_age_hours": 6, "plex_token": TOKEN})).await;
-    assert_eq!((code, body["refresh_age_hours"].as_f64()), (200, Some(6.0)), "{body}");
+    assert_eq!(
+        (code, body["refresh_age_hours"].as_f64()),
+        (200, Some(6.0)),
+        "{body}"
+    );
     assert!(!body.to_string().contains(TOKEN));
     let config = app.dir.path().join("config.toml");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
     app.stop().await;

@@ -23,22 +23,42 @@ fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
 async fn sync_status_and_tracks_work_from_the_command_line() {
     let plex = spawn_plex(2_000, 13).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = plexcache(dir.path(), &plex.url()).arg("sync").output().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .arg("sync")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("synced"));
-    assert!(!stderr.contains(TOKEN), "the token never reaches a log line, even at trace level");
+    assert!(
+        !stderr.contains(TOKEN),
+        "the token never reaches a log line, even at trace level"
+    );
 
-    let out = plexcache(dir.path(), &plex.url()).args(["status", "--json"]).output().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(status["track_count"].as_i64().unwrap() > 1_500);
     assert_eq!(status["history"][0]["outcome"], "success");
 
-    let out = plexcache(dir.path(), &plex.url()).args(["tracks", "--csv", "--limit", "5"]).output().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .args(["tracks", "--csv", "--limit", "5"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert_eq!(text.lines().next(), Some("rating_key,title,artist,album_artist,album,year,genres,rating,play_count,duration_ms,is_live"));
-    let out = plexcache(dir.path(), &plex.url()).args(["tracks", "--decades", "1990"]).output().unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some(
+            "rating_key,title,artist,album_artist,album,year,genres,rating,play_count,duration_ms,is_live"
+        )
+    );
+    let out = plexcache(dir.path(), &plex.url())
+        .args(["tracks", "--decades", "1995s"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "a bad filter fails with a message");
     assert!(String::from_utf8_lossy(&out.stderr).contains("decades"));
 }
@@ -47,7 +67,11 @@ async fn sync_status_and_tracks_work_from_the_command_line() {
 async fn a_failed_sync_exits_non_zero_with_the_cause() {
     let plex = spawn_plex(200, 13).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = plexcache(dir.path(), &plex.url()).env("PLEX_TOKEN", "wrong").arg("sync").output().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .env("PLEX_TOKEN", "wrong")
+        .arg("sync")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("rejected the token"), "{stderr}");
@@ -58,17 +82,30 @@ async fn a_failed_sync_exits_non_zero_with_the_cause() {
 async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
     let plex = spawn_plex(3_000, 14).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = plexcache(dir.path(), &plex.url()).arg("sync").output().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .arg("sync")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let everything = Filter { exclude_live: false, ..Filter::default() };
+    let everything = Filter {
+        exclude_live: false,
+        ..Filter::default()
+    };
     let before = {
         let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
         store.count(&everything).unwrap()
     };
     plex.mutate(Mutation::Add { count: 50 }).unwrap();
-    plex.set_faults(Faults { item_latency_us: 500, ..Faults::default() });
+    plex.set_faults(Faults {
+        item_latency_us: 500,
+        ..Faults::default()
+    });
     let served_before = plex.stats().items_served;
-    let mut child = plexcache(dir.path(), &plex.url()).arg("sync").stderr(Stdio::null()).spawn().unwrap();
+    let mut child = plexcache(dir.path(), &plex.url())
+        .arg("sync")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     // Kill it once it is well into the tracks.
     for _ in 0..400 {
         if plex.stats().items_served > served_before + 1_500 {
@@ -79,13 +116,24 @@ async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
     child.kill().unwrap();
     child.wait().unwrap();
     let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
-    assert_eq!(store.count(&everything).unwrap(), before, "old library served");
-    let check: String = store.writer().unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        store.count(&everything).unwrap(),
+        before,
+        "old library served"
+    );
+    let check: String = store
+        .writer()
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     let history = store.history(5).unwrap();
     assert_eq!(history[0].outcome, "interrupted", "not stuck in running");
     plex.set_faults(Faults::default());
-    let out = plexcache(dir.path(), &plex.url()).arg("sync").output().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .arg("sync")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(store.count(&everything).unwrap(), before + 50);
 }

@@ -27,10 +27,20 @@ fn page_fault(kind: PageFaultKind, after: u32, times: u32) -> Faults {
 }
 
 /// The sync failed, the old library is served unchanged and the error is recorded.
-fn assert_kept(cache: &Cache, plex: &EmulatorHandle, before: &plexcache::emulator::Library, kind: &str) {
+fn assert_kept(
+    cache: &Cache,
+    plex: &EmulatorHandle,
+    before: &plexcache::emulator::Library,
+    kind: &str,
+) {
     assert_cache_matches(cache, before);
     let state = cache.store().sync_state().unwrap();
-    assert_eq!(state.last_error_kind.as_deref(), Some(kind), "{:?}", state.last_error);
+    assert_eq!(
+        state.last_error_kind.as_deref(),
+        Some(kind),
+        "{:?}",
+        state.last_error
+    );
     assert!(state.last_error.is_some());
     let history = cache.store().history(1).unwrap();
     assert_eq!(history[0].outcome, "failed");
@@ -46,7 +56,10 @@ async fn plex_going_offline_mid_sync_keeps_the_old_library() {
         ..Faults::default()
     });
     let error = cache.sync().await.unwrap_err();
-    assert!(matches!(error, SyncError::Plex(PlexError::Unreachable { .. })), "{error:?}");
+    assert!(
+        matches!(error, SyncError::Plex(PlexError::Unreachable { .. })),
+        "{error:?}"
+    );
     assert_kept(&cache, &plex, &before, "unreachable");
 }
 
@@ -64,7 +77,13 @@ async fn a_page_failing_every_time_aborts_the_sync() {
     let before = plex.library();
     plex.set_faults(page_fault(PageFaultKind::Error500, 1, 0));
     let error = cache.sync().await.unwrap_err();
-    assert!(matches!(error, SyncError::Plex(PlexError::ServerError { status: 500, .. })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            SyncError::Plex(PlexError::ServerError { status: 500, .. })
+        ),
+        "{error:?}"
+    );
     assert_kept(&cache, &plex, &before, "server_error");
 }
 
@@ -80,21 +99,35 @@ async fn a_hanging_page_times_out_and_aborts() {
     plex.set_faults(page_fault(PageFaultKind::Hang, 0, 0));
     let started = std::time::Instant::now();
     let error = cache.sync().await.unwrap_err();
-    assert!(matches!(error, SyncError::Plex(PlexError::Timeout { .. })), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "gave up after retries, not forever");
+    assert!(
+        matches!(error, SyncError::Plex(PlexError::Timeout { .. })),
+        "{error:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "gave up after retries, not forever"
+    );
     assert_kept(&cache, &plex, &before, "timeout");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_bodies_abort_with_a_clear_error() {
-    for kind in [PageFaultKind::Malformed, PageFaultKind::Truncated, PageFaultKind::WrongTypes, PageFaultKind::Drop] {
+    for kind in [
+        PageFaultKind::Malformed,
+        PageFaultKind::Truncated,
+        PageFaultKind::WrongTypes,
+        PageFaultKind::Drop,
+    ] {
         let (plex, cache) = synced(1_500).await;
         let before = plex.library();
         plex.set_faults(page_fault(kind, 1, 0));
         let error = cache.sync().await.unwrap_err();
         let message = plexcache::sync::error_message(&error);
         assert!(
-            matches!(error, SyncError::Plex(PlexError::BadResponse { .. } | PlexError::Unreachable { .. })),
+            matches!(
+                error,
+                SyncError::Plex(PlexError::BadResponse { .. } | PlexError::Unreachable { .. })
+            ),
             "{kind:?}: {message}"
         );
         let state = cache.store().sync_state().unwrap();
@@ -112,7 +145,10 @@ async fn a_401_mid_sync_says_token_rejected() {
         ..Faults::default()
     });
     let error = cache.sync().await.unwrap_err();
-    assert!(matches!(error, SyncError::Plex(PlexError::TokenRejected { .. })), "{error:?}");
+    assert!(
+        matches!(error, SyncError::Plex(PlexError::TokenRejected { .. })),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("token"));
     assert_kept(&cache, &plex, &before, "token_rejected");
 }
@@ -127,9 +163,13 @@ async fn a_library_changing_between_pages_ends_exact() {
     });
     // The changes stop after a while, as they do on a real server.
     let watcher = plex.clone();
+    let progress = cache.engine.progress().clone();
     let calm = tokio::spawn(async move {
-        while watcher.stats().requests < 12 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        while !progress
+            .report()
+            .is_some_and(|r| r.phase == plexcache::sync::Phase::Tracks && r.current >= 1_500)
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         watcher.set_faults(Faults::default());
     });
@@ -174,7 +214,10 @@ async fn a_corrupted_cache_file_is_moved_aside_and_rebuilt() {
         .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
         .collect();
     assert_eq!(aside.len(), 1, "the damaged file is kept for inspection");
-    assert_eq!(store.sync_state().unwrap().last_error_kind.as_deref(), Some("corrupted"));
+    assert_eq!(
+        store.sync_state().unwrap().last_error_kind.as_deref(),
+        Some("corrupted")
+    );
     drop(store);
     let cache = Cache::with_settings(dir, s);
     cache.sync().await.unwrap();
@@ -190,15 +233,49 @@ async fn a_full_disk_fails_clearly_and_keeps_the_old_library() {
     cache.sync().await.unwrap();
     drop(cache);
     let before = plex.library();
-    plex.mutate(plexcache::emulator::Mutation::Add { count: 3_000 }).unwrap();
-    let (store, _) = Store::open_with(&s.database_path(), StoreOptions { max_pages: Some(400) }).unwrap();
-    let engine = plexcache::sync::SyncEngine::new(store, std::sync::Arc::new(std::sync::RwLock::new(s)));
+    plex.mutate(plexcache::emulator::Mutation::Add { count: 3_000 })
+        .unwrap();
+    let pages: u32 = {
+        let (store, _) = Store::open(&s.database_path()).unwrap();
+        store
+            .writer()
+            .unwrap()
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap()
+    };
+    let (store, _) = Store::open_with(
+        &s.database_path(),
+        StoreOptions {
+            max_pages: Some(pages + 30),
+        },
+    )
+    .unwrap();
+    let engine =
+        plexcache::sync::SyncEngine::new(store, std::sync::Arc::new(std::sync::RwLock::new(s)));
     let ticket = engine.try_start().unwrap();
-    let error = engine.run(ticket, tokio_util::sync::CancellationToken::new()).await.unwrap_err();
-    assert!(matches!(error, SyncError::Store(StoreError::DiskFull(_))), "{error:?}");
-    assert!(error.to_string().contains("cache") || plexcache::sync::error_message(&error).contains("full"));
-    let count = engine.store().count(&Filter { exclude_live: false, ..Filter::default() }).unwrap();
-    assert_eq!(count as usize, before.tracks.iter().filter(|t| t.section != "2").count());
+    let error = engine
+        .run(ticket, tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SyncError::Store(StoreError::DiskFull(_))),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("cache")
+            || plexcache::sync::error_message(&error).contains("full")
+    );
+    let count = engine
+        .store()
+        .count(&Filter {
+            exclude_live: false,
+            ..Filter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        count as usize,
+        before.tracks.iter().filter(|t| t.section != "2").count()
+    );
     drop(dir);
 }
 
@@ -210,10 +287,18 @@ async fn a_new_server_never_serves_the_old_servers_tracks() {
     // The new server fails mid-sync: the old library must still be gone.
     plex.set_faults(page_fault(PageFaultKind::Error500, 0, 0));
     let _ = cache.sync().await.unwrap_err();
-    let everything = Filter { exclude_live: false, ..Filter::default() };
+    let everything = Filter {
+        exclude_live: false,
+        ..Filter::default()
+    };
     assert_eq!(cache.store().count(&everything).unwrap(), 0);
     assert_eq!(
-        cache.store().sync_state().unwrap().machine_identifier.as_deref(),
+        cache
+            .store()
+            .sync_state()
+            .unwrap()
+            .machine_identifier
+            .as_deref(),
         Some("another-server-0001")
     );
     plex.set_faults(Faults::default());

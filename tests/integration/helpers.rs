@@ -43,7 +43,8 @@ pub fn settings(dir: &std::path::Path, plex: &EmulatorHandle) -> Settings {
 }
 
 pub struct Cache {
-    pub dir: tempfile::TempDir,
+    /// Kept so the directory lives as long as the cache.
+    _dir: tempfile::TempDir,
     pub engine: SyncEngine,
 }
 
@@ -57,7 +58,7 @@ impl Cache {
     pub fn with_settings(dir: tempfile::TempDir, settings: Settings) -> Cache {
         let (store, _) = Store::open(&settings.database_path()).unwrap();
         let engine = SyncEngine::new(store, Arc::new(RwLock::new(settings)));
-        Cache { dir, engine }
+        Cache { _dir: dir, engine }
     }
 
     pub fn store(&self) -> &Store {
@@ -78,7 +79,10 @@ impl Cache {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
-            let page = self.store().tracks(&filter, Sort::default(), offset, 1000).unwrap();
+            let page = self
+                .store()
+                .tracks(&filter, Sort::default(), offset, 1000)
+                .unwrap();
             if page.tracks.is_empty() {
                 break;
             }
@@ -121,7 +125,10 @@ pub fn expected_library(library: &Library) -> Vec<Expected> {
         .filter(|t| music.contains(t.section.as_str()))
         .map(|t| {
             let album = library.albums.iter().find(|a| a.rating_key == t.album_key);
-            let artist = library.artists.iter().find(|a| a.rating_key == t.artist_key);
+            let artist = library
+                .artists
+                .iter()
+                .find(|a| a.rating_key == t.artist_key);
             let album_artist = artist
                 .map(|a| a.title.clone())
                 .filter(|s| !s.is_empty())
@@ -135,7 +142,11 @@ pub fn expected_library(library: &Library) -> Vec<Expected> {
             };
             Expected {
                 rating_key: t.rating_key.to_string(),
-                title: if t.title.trim().is_empty() { "Untitled".into() } else { t.title.clone() },
+                title: if t.title.trim().is_empty() {
+                    "Untitled".into()
+                } else {
+                    t.title.clone()
+                },
                 artist: t
                     .original_title
                     .clone()
@@ -146,8 +157,15 @@ pub fn expected_library(library: &Library) -> Vec<Expected> {
                     .map(|a| a.title.clone())
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "Unknown Album".into()),
-                year: album.and_then(|a| a.year).map(i64::from).filter(|y| (1000..=2100).contains(y)),
-                genres: genres.iter().map(|g| g.trim().to_lowercase()).filter(|g| !g.is_empty()).collect(),
+                year: album
+                    .and_then(|a| a.year)
+                    .map(i64::from)
+                    .filter(|y| (1000..=2100).contains(y)),
+                genres: genres
+                    .iter()
+                    .map(|g| g.trim().to_lowercase())
+                    .filter(|g| !g.is_empty())
+                    .collect(),
                 rating: t.user_rating,
                 play_count: t.view_count.map(i64::from).unwrap_or(0),
                 duration_ms: t.duration_ms.map(|d| d as i64),
@@ -186,7 +204,11 @@ pub fn assert_cache_matches(cache: &Cache, library: &Library) {
         assert_eq!(a, e, "track {}", e.rating_key);
     }
     let state = cache.store().sync_state().unwrap();
-    assert_eq!(state.track_count as usize, expected.len(), "sync_state.track_count");
+    assert_eq!(
+        state.track_count as usize,
+        expected.len(),
+        "sync_state.track_count"
+    );
 }
 
 /// A running app (API + page) on port 0.
@@ -231,7 +253,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.url)).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -240,8 +266,18 @@ impl TestApp {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let r = self.http.post(format!("{}{path}", self.url)).json(body).send().await.unwrap();
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }

@@ -22,12 +22,32 @@ async fn deletions_edits_ratings_and_plays_reach_the_cache() {
     let plex = spawn_plex(2_000, 3).await;
     let cache = Cache::new(&plex);
     cache.sync().await.unwrap();
-    let keys: Vec<u64> = plex.library().tracks.iter().take(5).map(|t| t.rating_key).collect();
-    plex.mutate(Mutation::Remove { rating_keys: vec![keys[0], keys[1]] }).unwrap();
-    plex.mutate(Mutation::Edit { rating_key: keys[2], title: Some("Renamed Song".into()), original_title: None })
-        .unwrap();
-    plex.mutate(Mutation::Rate { rating_key: keys[3], rating: Some(7.5) }).unwrap();
-    plex.mutate(Mutation::Play { rating_key: keys[4] }).unwrap();
+    let keys: Vec<u64> = plex
+        .library()
+        .tracks
+        .iter()
+        .take(5)
+        .map(|t| t.rating_key)
+        .collect();
+    plex.mutate(Mutation::Remove {
+        rating_keys: vec![keys[0], keys[1]],
+    })
+    .unwrap();
+    plex.mutate(Mutation::Edit {
+        rating_key: keys[2],
+        title: Some("Renamed Song".into()),
+        original_title: None,
+    })
+    .unwrap();
+    plex.mutate(Mutation::Rate {
+        rating_key: keys[3],
+        rating: Some(7.5),
+    })
+    .unwrap();
+    plex.mutate(Mutation::Play {
+        rating_key: keys[4],
+    })
+    .unwrap();
     let added = plex.mutate(Mutation::Add { count: 3 }).unwrap();
     let report = cache.sync().await.unwrap();
     assert_eq!(report.committed.removed, 2);
@@ -35,7 +55,11 @@ async fn deletions_edits_ratings_and_plays_reach_the_cache() {
     assert_cache_matches(&cache, &plex.library());
     let all = cache.all_tracks();
     assert!(all.iter().any(|t| t.title == "Renamed Song"));
-    assert!(added.iter().all(|k| all.iter().any(|t| t.rating_key == k.to_string())));
+    assert!(
+        added
+            .iter()
+            .all(|k| all.iter().any(|t| t.rating_key == k.to_string()))
+    );
 }
 
 /// Reference filter over the expected rows (plus live flags from the cache,
@@ -43,12 +67,19 @@ async fn deletions_edits_ratings_and_plays_reach_the_cache() {
 fn reference(rows: &[(Expected, bool, Option<i64>)], f: &Filter) -> BTreeSet<String> {
     rows.iter()
         .filter(|(e, live, added)| {
-            (f.genres.is_empty() || f.genres.iter().any(|g| e.genres.contains(&g.to_lowercase())))
-                && (f.decades.is_empty() || e.year.is_some_and(|y| f.decades.iter().any(|d| y >= *d && y <= d + 9)))
-                && f.min_rating.is_none_or(|m| e.rating.is_some_and(|r| r >= m))
+            (f.genres.is_empty()
+                || f.genres
+                    .iter()
+                    .any(|g| e.genres.contains(&g.to_lowercase())))
+                && (f.decades.is_empty()
+                    || e.year
+                        .is_some_and(|y| f.decades.iter().any(|d| y >= *d && y <= d + 9)))
+                && f.min_rating
+                    .is_none_or(|m| e.rating.is_some_and(|r| r >= m))
                 && (!f.exclude_live || !live)
                 && f.artist.as_ref().is_none_or(|a| {
-                    e.artist.to_lowercase() == a.to_lowercase() || e.album_artist.to_lowercase() == a.to_lowercase()
+                    e.artist.to_lowercase() == a.to_lowercase()
+                        || e.album_artist.to_lowercase() == a.to_lowercase()
                 })
                 && f.year_from.is_none_or(|y| e.year.is_some_and(|v| v >= y))
                 && f.year_to.is_none_or(|y| e.year.is_some_and(|v| v <= y))
@@ -102,21 +133,42 @@ async fn every_filter_alone_and_combined_matches_a_reference_computation() {
         vec![("year_from", "1980".into()), ("year_to", "1999".into())],
         vec![("played", "true".into())],
         vec![("played", "false".into())],
-        vec![("added_since", plexcache::store::query::rfc3339(mid_added).unwrap())],
-        vec![("genres", genre_a.clone()), ("decades", "2000s,1990s".into()), ("min_rating", "4".into())],
-        vec![("genres", genre_b.clone()), ("played", "false".into()), ("exclude_live", "false".into())],
-        vec![("decades", "1960s".into()), ("year_from", "1965".into()), ("min_rating", "2".into())],
+        vec![(
+            "added_since",
+            plexcache::store::query::rfc3339(mid_added).unwrap(),
+        )],
+        vec![
+            ("genres", genre_a.clone()),
+            ("decades", "2000s,1990s".into()),
+            ("min_rating", "4".into()),
+        ],
+        vec![
+            ("genres", genre_b.clone()),
+            ("played", "false".into()),
+            ("exclude_live", "false".into()),
+        ],
+        vec![
+            ("decades", "1960s".into()),
+            ("year_from", "1965".into()),
+            ("min_rating", "2".into()),
+        ],
     ];
     for params in &filters {
         let filter = Filter::from_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
         let want = reference(&rows, &filter);
         let count = cache.store().count(&filter).unwrap();
         assert_eq!(count as usize, want.len(), "count for {params:?}");
-        let page = cache.store().tracks(&filter, Sort::default(), 0, 1000).unwrap();
+        let page = cache
+            .store()
+            .tracks(&filter, Sort::default(), 0, 1000)
+            .unwrap();
         let mut got: BTreeSet<String> = page.tracks.iter().map(|t| t.rating_key.clone()).collect();
         let mut offset = 1000;
-        while (offset as u64) < page.total {
-            let next = cache.store().tracks(&filter, Sort::default(), offset, 1000).unwrap();
+        while offset < page.total {
+            let next = cache
+                .store()
+                .tracks(&filter, Sort::default(), offset, 1000)
+                .unwrap();
             got.extend(next.tracks.iter().map(|t| t.rating_key.clone()));
             offset += 1000;
         }
@@ -158,9 +210,16 @@ async fn text_search_ignores_case_and_accents() {
         .filter(|c| c.is_alphanumeric())
         .collect();
     let filter = Filter::from_pairs([("q", plain.as_str()), ("exclude_live", "false")]).unwrap();
-    let page = cache.store().tracks(&filter, Sort::default(), 0, 1000).unwrap();
+    let page = cache
+        .store()
+        .tracks(&filter, Sort::default(), 0, 1000)
+        .unwrap();
     assert!(page.total > 0, "{plain} finds {word}");
-    assert!(page.tracks.iter().any(|t| t.rating_key == accented.rating_key));
+    assert!(
+        page.tracks
+            .iter()
+            .any(|t| t.rating_key == accented.rating_key)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

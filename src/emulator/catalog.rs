@@ -1,0 +1,316 @@
+//! The served state: the library with its lookup indexes, the cached
+//! listing orders, and the playlists. Lives behind one read-write lock;
+//! every change goes through a method here that rebuilds the indexes and
+//! drops the cached orders.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::EmulatorError;
+use super::model::{Album, Artist, Library, Playlist, Section, Track};
+use super::mutation::{self, Mutation};
+use super::order::{self, SortSpec};
+
+/// Which of the library's lists an item lives in, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ItemRef {
+    Artist(usize),
+    Album(usize),
+    Track(usize),
+}
+
+/// The three kinds of `/all` listing of a music section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ListKind {
+    Artists,
+    Albums,
+    Tracks,
+}
+
+type OrderKey = (String, ListKind, SortSpec);
+
+/// When every section was created: 2010-01-01.
+pub(crate) const SECTION_CREATED_AT: i64 = 1_262_304_000;
+
+pub(crate) struct Catalog {
+    library: Library,
+    playlists: Vec<Playlist>,
+    items: HashMap<u64, ItemRef>,
+    album_tracks: HashMap<u64, Vec<usize>>,
+    artist_albums: HashMap<u64, Vec<usize>>,
+    section_updated_at: HashMap<String, i64>,
+    orders: Mutex<HashMap<OrderKey, Arc<Vec<usize>>>>,
+}
+
+impl Catalog {
+    pub fn new(library: Library) -> Catalog {
+        let mut catalog = Catalog {
+            library,
+            playlists: Vec::new(),
+            items: HashMap::new(),
+            album_tracks: HashMap::new(),
+            artist_albums: HashMap::new(),
+            section_updated_at: HashMap::new(),
+            orders: Mutex::new(HashMap::new()),
+        };
+        catalog.rebuild();
+        catalog
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.library
+    }
+
+    pub fn playlists(&self) -> &[Playlist] {
+        &self.playlists
+    }
+
+    pub fn section(&self, key: &str) -> Option<&Section> {
+        self.library.sections.iter().find(|s| s.key == key)
+    }
+
+    /// The latest change in a section (its creation when it is empty).
+    pub fn section_updated_at(&self, key: &str) -> i64 {
+        self.section_updated_at
+            .get(key)
+            .copied()
+            .unwrap_or(SECTION_CREATED_AT)
+    }
+
+    pub fn item(&self, rating_key: u64) -> Option<ItemRef> {
+        self.items.get(&rating_key).copied()
+    }
+
+    pub fn track(&self, position: usize) -> &Track {
+        &self.library.tracks[position]
+    }
+
+    pub fn album_at(&self, position: usize) -> &Album {
+        &self.library.albums[position]
+    }
+
+    pub fn artist_at(&self, position: usize) -> &Artist {
+        &self.library.artists[position]
+    }
+
+    pub fn album(&self, rating_key: u64) -> Option<&Album> {
+        match self.item(rating_key)? {
+            ItemRef::Album(i) => Some(&self.library.albums[i]),
+            _ => None,
+        }
+    }
+
+    pub fn artist(&self, rating_key: u64) -> Option<&Artist> {
+        match self.item(rating_key)? {
+            ItemRef::Artist(i) => Some(&self.library.artists[i]),
+            _ => None,
+        }
+    }
+
+    /// Track positions of an album, by disc then track number.
+    pub fn album_tracks(&self, album_key: u64) -> &[usize] {
+        self.album_tracks.get(&album_key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Album positions of an artist, oldest first.
+    pub fn artist_albums(&self, artist_key: u64) -> &[usize] {
+        self.artist_albums
+            .get(&artist_key)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The positions of a section's items of one kind in `sort` order,
+    /// computed once and kept until the library changes.
+    pub fn order(&self, section: &str, kind: ListKind, sort: SortSpec) -> Arc<Vec<usize>> {
+        let key = (section.to_string(), kind, sort);
+        if let Some(found) = self
+            .orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(found);
+        }
+        let computed = Arc::new(match kind {
+            ListKind::Artists => order::compute(&self.library.artists, section, sort),
+            ListKind::Albums => order::compute(&self.library.albums, section, sort),
+            ListKind::Tracks => order::compute(&self.library.tracks, section, sort),
+        });
+        let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(orders.entry(key).or_insert(computed))
+    }
+
+    pub fn mutate(&mut self, change: Mutation) -> Result<Vec<u64>, EmulatorError> {
+        let affected = mutation::apply(&mut self.library, change)?;
+        self.rebuild();
+        Ok(affected)
+    }
+
+    /// The library changing under a paging client: removes the `remove`
+    /// tracks at the lowest offsets of `sort` and adds `add` new ones.
+    pub fn shift(&mut self, section: &str, sort: SortSpec, add: usize, remove: usize) {
+        let order = self.order(section, ListKind::Tracks, sort);
+        let doomed: Vec<u64> = order
+            .iter()
+            .take(remove)
+            .map(|&i| self.library.tracks[i].rating_key)
+            .collect();
+        mutation::remove_tracks(&mut self.library, &doomed);
+        mutation::add_tracks(&mut self.library, section, add);
+        self.rebuild();
+    }
+
+    /// Tracks named by `keys`: tracks as they are, albums and artists as
+    /// their tracks; unknown keys are skipped.
+    pub fn resolve_tracks(&self, keys: &[u64]) -> Vec<u64> {
+        let mut tracks = Vec::new();
+        for &key in keys {
+            match self.item(key) {
+                Some(ItemRef::Track(_)) => tracks.push(key),
+                Some(ItemRef::Album(_)) => tracks.extend(self.track_keys_of_album(key)),
+                Some(ItemRef::Artist(_)) => {
+                    for &album in self.artist_albums(key) {
+                        tracks.extend(
+                            self.track_keys_of_album(self.library.albums[album].rating_key),
+                        );
+                    }
+                }
+                None => {}
+            }
+        }
+        tracks
+    }
+
+    fn track_keys_of_album(&self, album_key: u64) -> impl Iterator<Item = u64> + '_ {
+        self.album_tracks(album_key)
+            .iter()
+            .map(|&i| self.library.tracks[i].rating_key)
+    }
+
+    pub fn playlist(&self, rating_key: u64) -> Option<&Playlist> {
+        self.playlists.iter().find(|p| p.rating_key == rating_key)
+    }
+
+    pub fn create_playlist(&mut self, title: &str, items: Vec<u64>) -> Playlist {
+        let playlist = Playlist {
+            rating_key: self.library.allocate_key(),
+            title: title.to_string(),
+            items,
+        };
+        self.playlists.push(playlist.clone());
+        playlist
+    }
+
+    /// Appends items to a playlist; `None` when there is no such playlist.
+    pub fn add_to_playlist(&mut self, rating_key: u64, items: &[u64]) -> Option<Playlist> {
+        let playlist = self
+            .playlists
+            .iter_mut()
+            .find(|p| p.rating_key == rating_key)?;
+        playlist.items.extend_from_slice(items);
+        Some(playlist.clone())
+    }
+
+    pub fn delete_playlist(&mut self, rating_key: u64) -> bool {
+        let before = self.playlists.len();
+        self.playlists.retain(|p| p.rating_key != rating_key);
+        self.playlists.len() != before
+    }
+
+    /// Playlist duration: the sum of its tracks' durations.
+    pub fn playlist_duration(&self, playlist: &Playlist) -> u64 {
+        let track_duration = |key: &u64| match self.item(*key) {
+            Some(ItemRef::Track(i)) => self.library.tracks[i].duration_ms.unwrap_or(0),
+            _ => 0,
+        };
+        playlist.items.iter().map(track_duration).sum()
+    }
+
+    fn rebuild(&mut self) {
+        self.index_items();
+        self.index_children();
+        self.index_section_times();
+        let known = &self.items;
+        for playlist in &mut self.playlists {
+            playlist
+                .items
+                .retain(|key| matches!(known.get(key), Some(ItemRef::Track(_))));
+        }
+        self.orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    fn index_items(&mut self) {
+        let library = &self.library;
+        let mut items = HashMap::with_capacity(
+            library.artists.len() + library.albums.len() + library.tracks.len(),
+        );
+        items.extend(
+            library
+                .artists
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.rating_key, ItemRef::Artist(i))),
+        );
+        items.extend(
+            library
+                .albums
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.rating_key, ItemRef::Album(i))),
+        );
+        items.extend(
+            library
+                .tracks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.rating_key, ItemRef::Track(i))),
+        );
+        self.items = items;
+    }
+
+    fn index_children(&mut self) {
+        let library = &self.library;
+        let mut album_tracks: HashMap<u64, Vec<usize>> =
+            HashMap::with_capacity(library.albums.len());
+        for (i, track) in library.tracks.iter().enumerate() {
+            album_tracks.entry(track.album_key).or_default().push(i);
+        }
+        for positions in album_tracks.values_mut() {
+            positions.sort_by_key(|&i| {
+                let t = &library.tracks[i];
+                (
+                    t.parent_index.unwrap_or(1),
+                    t.index.unwrap_or(u32::MAX),
+                    t.rating_key,
+                )
+            });
+        }
+        let mut artist_albums: HashMap<u64, Vec<usize>> =
+            HashMap::with_capacity(library.artists.len());
+        for (i, album) in library.albums.iter().enumerate() {
+            artist_albums.entry(album.artist_key).or_default().push(i);
+        }
+        self.album_tracks = album_tracks;
+        self.artist_albums = artist_albums;
+    }
+
+    fn index_section_times(&mut self) {
+        let mut latest: HashMap<String, i64> = HashMap::new();
+        let mut note = |section: &str, time: i64| match latest.get_mut(section) {
+            Some(entry) => *entry = (*entry).max(time),
+            None => {
+                latest.insert(section.to_string(), time);
+            }
+        };
+        for track in &self.library.tracks {
+            note(&track.section, track.updated_at);
+        }
+        for album in &self.library.albums {
+            note(&album.section, album.updated_at);
+        }
+        self.section_updated_at = latest;
+    }
+}

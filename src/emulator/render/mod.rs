@@ -1,0 +1,174 @@
+//! Turning library items into Plex answers. Each item is described once,
+//! field by field, to a [`Writer`]; the JSON and XML writers turn that into
+//! bytes, so both formats always carry the same data.
+
+mod items;
+mod json;
+mod xml;
+
+pub(crate) use items::{
+    ItemView, write_album, write_artist, write_item, write_playlist, write_section, write_track,
+};
+pub(crate) use json::JsonWriter;
+pub(crate) use xml::XmlWriter;
+
+/// The two answer formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    Xml,
+}
+
+impl Format {
+    /// JSON when the `Accept` header asks for it, XML otherwise.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        match accept {
+            Some(value) if value.contains("application/json") => Format::Json,
+            _ => Format::Xml,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Xml => "text/xml;charset=utf-8",
+        }
+    }
+
+    /// A writer for a document of about `items` items.
+    pub fn writer(self, items: usize) -> Box<dyn Writer> {
+        let capacity = 512 + items.saturating_mul(1_200);
+        match self {
+            Format::Json => Box::new(JsonWriter::with_capacity(capacity)),
+            Format::Xml => Box::new(XmlWriter::with_capacity(capacity)),
+        }
+    }
+}
+
+/// Receives a document as nested elements with typed attributes.
+///
+/// In XML an element is a tag with attributes and child elements; in JSON
+/// it is an object whose child elements are grouped into arrays named by
+/// [`Writer::list`]. Every attribute is a string in XML.
+pub(crate) trait Writer {
+    /// Starts an element (`<Track` / `{`).
+    fn open(&mut self, tag: &'static str);
+    /// Ends the element opened last.
+    fn close(&mut self, tag: &'static str);
+    /// Starts a group of child elements (a JSON array named `key`).
+    fn list(&mut self, key: &'static str);
+    /// Ends the group started last.
+    fn end_list(&mut self);
+    fn text(&mut self, name: &'static str, value: &str);
+    fn int(&mut self, name: &'static str, value: i64);
+    /// An integer that JSON writes as a string (`"ratingKey": "12"`).
+    fn int_text(&mut self, name: &'static str, value: i64);
+    /// A number that may have a fraction; whole values are written as
+    /// integers in JSON when `whole_as_int` (XML always writes `6.0`).
+    fn float(&mut self, name: &'static str, value: f64, whole_as_int: bool);
+    /// `1`/`0` in XML, `true`/`false` in JSON.
+    fn flag(&mut self, name: &'static str, value: bool);
+    /// The finished document.
+    fn finish(self: Box<Self>) -> Vec<u8>;
+}
+
+impl dyn Writer + '_ {
+    pub fn uint(&mut self, name: &'static str, value: u64) {
+        self.int(name, i64::try_from(value).unwrap_or(i64::MAX));
+    }
+
+    pub fn key_text(&mut self, name: &'static str, value: u64) {
+        self.int_text(name, i64::try_from(value).unwrap_or(i64::MAX));
+    }
+
+    /// Writes the attribute only when `value` is not empty.
+    pub fn text_if(&mut self, name: &'static str, value: &str) {
+        if !value.is_empty() {
+            self.text(name, value);
+        }
+    }
+
+    /// `<Genre tag="..."/>` children, at most `limit` of them.
+    pub fn genres(&mut self, genres: &[String], limit: usize) {
+        if genres.is_empty() || limit == 0 {
+            return;
+        }
+        self.list("Genre");
+        for genre in genres.iter().take(limit) {
+            self.open("Genre");
+            self.text("tag", genre);
+            self.close("Genre");
+        }
+        self.end_list();
+    }
+}
+
+/// Appends the decimal digits of `value`.
+pub(crate) fn push_int(buffer: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        buffer.push(b'-');
+    }
+    let mut rest = value.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    buffer.extend_from_slice(&digits[start..]);
+}
+
+/// Appends a number: whole values as integers (plus `.0` unless
+/// `whole_as_int`), others in the shortest form that reads back exactly.
+pub(crate) fn push_float(buffer: &mut Vec<u8>, value: f64, whole_as_int: bool) {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        push_int(buffer, value as i64);
+        if !whole_as_int {
+            buffer.extend_from_slice(b".0");
+        }
+    } else {
+        buffer.extend_from_slice(value.to_string().as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(value: i64) -> String {
+        let mut buffer = Vec::new();
+        push_int(&mut buffer, value);
+        String::from_utf8(buffer).expect("digits")
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(1_234_567), "1234567");
+        assert_eq!(number(-42), "-42");
+        assert_eq!(number(i64::MIN), i64::MIN.to_string());
+    }
+
+    #[test]
+    fn whole_floats_can_be_written_as_integers() {
+        let float = |value, whole_as_int| {
+            let mut buffer = Vec::new();
+            push_float(&mut buffer, value, whole_as_int);
+            String::from_utf8(buffer).expect("digits")
+        };
+        assert_eq!(float(6.0, true), "6");
+        assert_eq!(float(6.0, false), "6.0");
+        assert_eq!(float(7.5, true), "7.5");
+    }
+
+    #[test]
+    fn accept_header_selects_the_format() {
+        assert_eq!(Format::from_accept(Some("application/json")), Format::Json);
+        assert_eq!(Format::from_accept(Some("text/xml")), Format::Xml);
+        assert_eq!(Format::from_accept(None), Format::Xml);
+    }
+}
