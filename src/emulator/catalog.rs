@@ -4,6 +4,7 @@
 //! drops the cached orders.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::EmulatorError;
@@ -29,15 +30,39 @@ pub(crate) enum ListKind {
 
 type OrderKey = (String, ListKind, SortSpec);
 
+/// Maps keyed by rating key. Rating keys are not attacker-chosen on insert,
+/// and SipHash cost more than the lookups themselves when rendering pages,
+/// so a multiplicative hash stands in.
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// When every section was created: 2010-01-01.
 pub(crate) const SECTION_CREATED_AT: i64 = 1_262_304_000;
 
 pub(crate) struct Catalog {
     library: Library,
     playlists: Vec<Playlist>,
-    items: HashMap<u64, ItemRef>,
-    album_tracks: HashMap<u64, Vec<usize>>,
-    artist_albums: HashMap<u64, Vec<usize>>,
+    items: KeyMap<ItemRef>,
+    album_tracks: KeyMap<Vec<usize>>,
+    artist_albums: KeyMap<Vec<usize>>,
     section_updated_at: HashMap<String, i64>,
     orders: Mutex<HashMap<OrderKey, Arc<Vec<usize>>>>,
 }
@@ -47,9 +72,9 @@ impl Catalog {
         let mut catalog = Catalog {
             library,
             playlists: Vec::new(),
-            items: HashMap::new(),
-            album_tracks: HashMap::new(),
-            artist_albums: HashMap::new(),
+            items: KeyMap::default(),
+            album_tracks: KeyMap::default(),
+            artist_albums: KeyMap::default(),
             section_updated_at: HashMap::new(),
             orders: Mutex::new(HashMap::new()),
         };
@@ -244,9 +269,8 @@ impl Catalog {
 
     fn index_items(&mut self) {
         let library = &self.library;
-        let mut items = HashMap::with_capacity(
-            library.artists.len() + library.albums.len() + library.tracks.len(),
-        );
+        let count = library.artists.len() + library.albums.len() + library.tracks.len();
+        let mut items = KeyMap::with_capacity_and_hasher(count, BuildHasherDefault::default());
         items.extend(
             library
                 .artists
@@ -273,8 +297,8 @@ impl Catalog {
 
     fn index_children(&mut self) {
         let library = &self.library;
-        let mut album_tracks: HashMap<u64, Vec<usize>> =
-            HashMap::with_capacity(library.albums.len());
+        let mut album_tracks: KeyMap<Vec<usize>> =
+            KeyMap::with_capacity_and_hasher(library.albums.len(), BuildHasherDefault::default());
         for (i, track) in library.tracks.iter().enumerate() {
             album_tracks.entry(track.album_key).or_default().push(i);
         }
@@ -288,8 +312,8 @@ impl Catalog {
                 )
             });
         }
-        let mut artist_albums: HashMap<u64, Vec<usize>> =
-            HashMap::with_capacity(library.artists.len());
+        let mut artist_albums: KeyMap<Vec<usize>> =
+            KeyMap::with_capacity_and_hasher(library.artists.len(), BuildHasherDefault::default());
         for (i, album) in library.albums.iter().enumerate() {
             artist_albums.entry(album.artist_key).or_default().push(i);
         }

@@ -3,6 +3,8 @@
 //! snapshot of the file, so a sync committing meanwhile is seen whole or not
 //! at all.
 
+use std::collections::HashMap;
+
 use rand::seq::IndexedRandom;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
@@ -199,13 +201,42 @@ fn select_tracks(
     params: Vec<Value>,
 ) -> Result<Vec<TrackRow>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params_from_iter(params), track_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows: Vec<(i64, TrackRow)> = stmt
+        .query_map(params_from_iter(params), track_row)?
+        .collect::<Result<_, _>>()?;
+    attach_genres(conn, rows)
 }
 
-fn track_row(r: &Row<'_>) -> rusqlite::Result<TrackRow> {
-    let genres: String = r.get(11)?;
-    Ok(TrackRow {
+/// Genre names for a page of rows, in one query.
+fn attach_genres(
+    conn: &Connection,
+    rows: Vec<(i64, TrackRow)>,
+) -> Result<Vec<TrackRow>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; rows.len()].join(",");
+    let sql = format!(
+        "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
+         WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, g.name COLLATE NOCASE"
+    );
+    let mut by_track: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut found = stmt.query(params_from_iter(rows.iter().map(|(id, _)| *id)))?;
+    while let Some(r) = found.next()? {
+        by_track.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, mut row)| {
+            row.genres = by_track.remove(&id).unwrap_or_default();
+            row
+        })
+        .collect())
+}
+
+fn track_row(r: &Row<'_>) -> rusqlite::Result<(i64, TrackRow)> {
+    let row = TrackRow {
         rating_key: r.get(0)?,
         title: r.get(1)?,
         artist: r.get(2)?,
@@ -217,7 +248,7 @@ fn track_row(r: &Row<'_>) -> rusqlite::Result<TrackRow> {
         track: r.get(8)?,
         duration_ms: r.get(9)?,
         year: r.get(10)?,
-        genres: serde_json::from_str(&genres).unwrap_or_default(),
+        genres: Vec::new(),
         rating: r.get(12)?,
         play_count: r.get(13)?,
         last_played_at: r.get::<_, Option<i64>>(14)?.and_then(rfc3339),
@@ -225,7 +256,8 @@ fn track_row(r: &Row<'_>) -> rusqlite::Result<TrackRow> {
         updated_at: r.get::<_, Option<i64>>(16)?.and_then(rfc3339),
         is_live: r.get(17)?,
         section: r.get(18)?,
-    })
+    };
+    Ok((r.get(11)?, row))
 }
 
 /// Unix time as RFC 3339 (UTC), or `None` when out of range.

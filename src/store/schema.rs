@@ -58,9 +58,7 @@ pub const MIGRATIONS: &[&str] = &[
         last_played_at INTEGER,
         added_at       INTEGER,
         updated_at     INTEGER,
-        is_live        INTEGER NOT NULL DEFAULT 0,
-        own_genres     INTEGER NOT NULL DEFAULT 0,
-        genres         TEXT NOT NULL DEFAULT '[]'
+        is_live        INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE genres (
         id   INTEGER PRIMARY KEY,

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema::{TRACK_INDEX_NAMES, TRACK_INDEXES};
 use super::state::now_unix;
@@ -18,17 +18,15 @@ pub struct NewTrack<'a> {
     pub rating_key: &'a str,
     pub section: &'a str,
     pub title: &'a str,
-    /// Empty when Plex gave none; filled from the artist table, else `Unknown Artist`.
     pub artist: &'a str,
     pub album_artist: &'a str,
-    /// Empty when Plex gave none; filled from the album table, else `Unknown Album`.
     pub album: &'a str,
     pub album_key: Option<&'a str>,
     pub artist_key: Option<&'a str>,
     pub disc: Option<i64>,
     pub track: Option<i64>,
     pub duration_ms: Option<i64>,
-    /// Valid year (1000–2100) from the track listing; else the album's.
+    /// Kept only when valid (1000–2100).
     pub year: Option<i64>,
     pub rating: Option<f64>,
     pub play_count: i64,
@@ -38,6 +36,14 @@ pub struct NewTrack<'a> {
     pub is_live: bool,
     /// The track's own genres; empty means "inherit".
     pub genres: &'a [String],
+}
+
+/// Album and artist fields a track inherits when its listing lacks them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParentInfo {
+    pub album_title: Option<String>,
+    pub album_year: Option<i64>,
+    pub artist_title: Option<String>,
 }
 
 /// An album or artist row, for year and genre inheritance.
@@ -151,58 +157,117 @@ impl LibraryWriter {
         Ok(())
     }
 
-    /// Adds or (for a key seen twice while offsets shifted) replaces a track.
+    /// What a track inherits from its album and artist records.
+    pub fn parent_info(
+        &mut self,
+        album_key: Option<&str>,
+        artist_key: Option<&str>,
+    ) -> Result<ParentInfo, StoreError> {
+        let mut info = ParentInfo::default();
+        if let Some(key) = album_key {
+            let found = self
+                .conn
+                .prepare_cached("SELECT title, year FROM albums WHERE rating_key = ?1")?
+                .query_row([key], |r| {
+                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?))
+                })
+                .optional()?;
+            if let Some((title, year)) = found {
+                info.album_title = title.filter(|t| !t.is_empty());
+                info.album_year = year;
+            }
+        }
+        if let Some(key) = artist_key {
+            info.artist_title = self
+                .conn
+                .prepare_cached("SELECT title FROM artists WHERE rating_key = ?1")?
+                .query_row([key], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten()
+                .filter(|t| !t.is_empty());
+        }
+        Ok(info)
+    }
+
+    /// Adds a track, or replaces it when its key was already taken (offsets
+    /// shifted between pages), with its genres: its own, else its album's,
+    /// else its artist's.
     pub fn add_track(&mut self, t: &NewTrack<'_>) -> Result<(), StoreError> {
-        let id: i64 = self
+        let values = params![
+            t.rating_key,
+            t.section,
+            t.title,
+            t.artist,
+            t.album_artist,
+            t.album,
+            t.album_key,
+            t.artist_key,
+            t.disc,
+            t.track,
+            t.duration_ms,
+            t.year.filter(|y| valid_year(*y)),
+            t.rating,
+            t.play_count,
+            t.last_played_at,
+            t.added_at,
+            t.updated_at,
+            t.is_live,
+        ];
+        let inserted = self
             .conn
             .prepare_cached(
                 "INSERT INTO tracks (rating_key, section, title, artist, album_artist, album, album_key,
                      artist_key, disc, track, duration_ms, year, rating, play_count, last_played_at,
-                     added_at, updated_at, is_live, own_genres)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                 ON CONFLICT (rating_key) DO UPDATE SET section = excluded.section, title = excluded.title,
-                     artist = excluded.artist, album_artist = excluded.album_artist, album = excluded.album,
-                     album_key = excluded.album_key, artist_key = excluded.artist_key, disc = excluded.disc,
-                     track = excluded.track, duration_ms = excluded.duration_ms, year = excluded.year,
-                     rating = excluded.rating, play_count = excluded.play_count,
-                     last_played_at = excluded.last_played_at, added_at = excluded.added_at,
-                     updated_at = excluded.updated_at, is_live = excluded.is_live, own_genres = excluded.own_genres
-                 RETURNING id",
+                     added_at, updated_at, is_live)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?
-            .query_row(
-                params![
-                    t.rating_key,
-                    t.section,
-                    t.title,
-                    t.artist,
-                    t.album_artist,
-                    t.album,
-                    t.album_key,
-                    t.artist_key,
-                    t.disc,
-                    t.track,
-                    t.duration_ms,
-                    t.year.filter(|y| valid_year(*y)),
-                    t.rating,
-                    t.play_count,
-                    t.last_played_at,
-                    t.added_at,
-                    t.updated_at,
-                    t.is_live,
-                    !t.genres.is_empty(),
-                ],
-                |r| r.get(0),
-            )?;
-        self.conn
-            .prepare_cached("DELETE FROM track_genres WHERE track_id = ?1")?
-            .execute([id])?;
-        for genre in t.genres {
-            let genre_id = self.genre_id(genre)?;
-            self.conn
+            .execute(values);
+        let id = match inserted {
+            Ok(_) => self.conn.last_insert_rowid(),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                let id: i64 = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE tracks SET section = ?2, title = ?3, artist = ?4, album_artist = ?5, album = ?6,
+                             album_key = ?7, artist_key = ?8, disc = ?9, track = ?10, duration_ms = ?11,
+                             year = ?12, rating = ?13, play_count = ?14, last_played_at = ?15, added_at = ?16,
+                             updated_at = ?17, is_live = ?18
+                         WHERE rating_key = ?1 RETURNING id",
+                    )?
+                    .query_row(values, |r| r.get(0))?;
+                self.conn
+                    .prepare_cached("DELETE FROM track_genres WHERE track_id = ?1")?
+                    .execute([id])?;
+                id
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.add_track_genres(id, t)
+    }
+
+    fn add_track_genres(&mut self, id: i64, t: &NewTrack<'_>) -> Result<(), StoreError> {
+        if !t.genres.is_empty() {
+            for genre in t.genres {
+                let genre_id = self.genre_id(genre)?;
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO track_genres (track_id, genre_id) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![id, genre_id])?;
+            }
+            return Ok(());
+        }
+        for parent in [t.album_key, t.artist_key].into_iter().flatten() {
+            let inherited = self
+                .conn
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO track_genres (track_id, genre_id) VALUES (?1, ?2)",
+                    "INSERT OR IGNORE INTO track_genres (track_id, genre_id)
+                     SELECT ?1, genre_id FROM parent_genres WHERE parent_key = ?2",
                 )?
-                .execute(params![id, genre_id])?;
+                .execute(params![id, parent])?;
+            if inherited > 0 {
+                break;
+            }
         }
         Ok(())
     }
@@ -225,12 +290,11 @@ impl LibraryWriter {
     /// Derives inherited fields, rebuilds indexes and statistics, records
     /// the sync state and commits.
     pub fn finish(mut self, finish: &Finish<'_>) -> Result<Committed, StoreError> {
-        self.conn.execute_batch(DERIVE_SQL)?;
         for sql in TRACK_INDEXES {
-            self.conn.execute_batch(sql)?;
+            self.timed(sql, sql)?;
         }
-        self.conn.execute_batch(CLEANUP_SQL)?;
-        self.conn.execute_batch(STATS_SQL)?;
+        self.timed("cleanup", CLEANUP_SQL)?;
+        self.timed("stats", STATS_SQL)?;
         let track_count = self.track_count()?;
         let removed: i64 = self.conn.query_row(
             "SELECT count(*) FROM temp.previous_keys p WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.rating_key = p.rating_key)",
@@ -260,6 +324,18 @@ impl LibraryWriter {
             added: track_count - kept,
             removed,
         })
+    }
+
+    /// Runs SQL, logging how long it took (the commit's cost shows up here).
+    fn timed(&self, name: &str, sql: &str) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        self.conn.execute_batch(sql)?;
+        tracing::debug!(
+            step = name,
+            ms = started.elapsed().as_millis() as u64,
+            "saving"
+        );
+        Ok(())
     }
 
     fn drop_previous_keys(&mut self) {
@@ -319,33 +395,6 @@ pub fn now_millis() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
-
-/// Fills what the track listing may lack from the album and artist tables,
-/// and inherits genres: the track's own, else its album's, else its artist's.
-const DERIVE_SQL: &str = r#"
-UPDATE tracks SET year = (SELECT a.year FROM albums a WHERE a.rating_key = tracks.album_key)
-    WHERE year IS NULL;
-UPDATE tracks SET album = coalesce(
-        (SELECT a.title FROM albums a WHERE a.rating_key = tracks.album_key AND a.title <> ''),
-        'Unknown Album')
-    WHERE album = '';
-UPDATE tracks SET album_artist = coalesce(
-        (SELECT r.title FROM artists r WHERE r.rating_key = tracks.artist_key AND r.title <> ''),
-        'Unknown Artist')
-    WHERE album_artist = '';
-UPDATE tracks SET artist = album_artist WHERE artist = '';
-INSERT OR IGNORE INTO track_genres (track_id, genre_id)
-    SELECT t.id, pg.genre_id FROM tracks t JOIN parent_genres pg ON pg.parent_key = t.album_key
-    WHERE t.own_genres = 0;
-INSERT OR IGNORE INTO track_genres (track_id, genre_id)
-    SELECT t.id, pg.genre_id FROM tracks t JOIN parent_genres pg ON pg.parent_key = t.artist_key
-    WHERE t.own_genres = 0
-      AND NOT EXISTS (SELECT 1 FROM parent_genres a WHERE a.parent_key = t.album_key);
-UPDATE tracks SET genres = coalesce(
-        (SELECT json_group_array(g.name) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
-         WHERE tg.track_id = tracks.id),
-        '[]');
-"#;
 
 /// Runs once the indexes exist (the genre clean-up needs one).
 const CLEANUP_SQL: &str = r#"

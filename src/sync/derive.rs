@@ -2,27 +2,36 @@
 //! defaults for missing fields, valid years, ratings and the live flag.
 
 use crate::plex::Track;
-use crate::store::write::NewTrack;
+use crate::store::write::{NewTrack, ParentInfo};
 
 use super::live::is_live;
 
 pub const UNTITLED: &str = "Untitled";
+pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
+pub const UNKNOWN_ALBUM: &str = "Unknown Album";
 
-/// Derives the stored row. Empty artist or album strings are filled from the
-/// album and artist records when the library is committed.
-pub fn new_track<'a>(t: &'a Track, section: &'a str) -> NewTrack<'a> {
-    let title = t
-        .title
+/// Derives the stored row; what the listing lacks comes from the track's
+/// album and artist records (`parent`), else a default.
+pub fn new_track<'a>(t: &'a Track, section: &'a str, parent: &'a ParentInfo) -> NewTrack<'a> {
+    let present = |s: &&str| !s.trim().is_empty();
+    let title = t.title.as_deref().filter(present).unwrap_or(UNTITLED);
+    let album_artist = t
+        .album_artist
         .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(UNTITLED);
-    let album_artist = t.album_artist.as_deref().unwrap_or("");
+        .filter(present)
+        .or(parent.artist_title.as_deref())
+        .unwrap_or(UNKNOWN_ARTIST);
     let artist = t
         .original_title
         .as_deref()
-        .filter(|s| !s.trim().is_empty())
+        .filter(present)
         .unwrap_or(album_artist);
-    let album = t.album.as_deref().unwrap_or("");
+    let album = t
+        .album
+        .as_deref()
+        .filter(present)
+        .or(parent.album_title.as_deref())
+        .unwrap_or(UNKNOWN_ALBUM);
     NewTrack {
         rating_key: &t.rating_key,
         section,
@@ -35,7 +44,10 @@ pub fn new_track<'a>(t: &'a Track, section: &'a str) -> NewTrack<'a> {
         disc: t.disc_number,
         track: t.track_number,
         duration_ms: t.duration_ms.filter(|d| *d >= 0),
-        year: t.album_year.filter(|y| (1000..=2100).contains(y)),
+        year: t
+            .album_year
+            .or(parent.album_year)
+            .filter(|y| (1000..=2100).contains(y)),
         rating: t
             .user_rating
             .filter(|r| r.is_finite())
@@ -78,7 +90,7 @@ mod tests {
     #[test]
     fn missing_fields_get_defaults() {
         let t = bare("1");
-        let n = new_track(&t, "1");
+        let n = new_track(&t, "1", &ParentInfo::default());
         assert_eq!(
             (n.title, n.artist, n.album, n.play_count, n.year),
             (UNTITLED, "", "", 0, None)
@@ -90,9 +102,15 @@ mod tests {
         let mut t = bare("1");
         t.album_artist = Some("Various Artists".into());
         t.original_title = Some("Nina Simone".into());
-        assert_eq!(new_track(&t, "1").artist, "Nina Simone");
+        assert_eq!(
+            new_track(&t, "1", &ParentInfo::default()).artist,
+            "Nina Simone"
+        );
         t.original_title = Some("  ".into());
-        assert_eq!(new_track(&t, "1").artist, "Various Artists");
+        assert_eq!(
+            new_track(&t, "1", &ParentInfo::default()).artist,
+            "Various Artists"
+        );
     }
 
     #[test]
@@ -100,11 +118,11 @@ mod tests {
         let mut t = bare("1");
         t.album_year = Some(3000);
         t.user_rating = Some(12.0);
-        let n = new_track(&t, "1");
+        let n = new_track(&t, "1", &ParentInfo::default());
         assert_eq!((n.year, n.rating), (None, Some(10.0)));
         t.album_year = Some(1999);
         t.user_rating = Some(7.5);
-        let n = new_track(&t, "1");
+        let n = new_track(&t, "1", &ParentInfo::default());
         assert_eq!((n.year, n.rating), (Some(1999), Some(7.5)));
     }
 }

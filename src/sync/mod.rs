@@ -221,6 +221,7 @@ impl SyncEngine {
         let sections = client.music_sections(&settings.sections).await?;
         self.ensure_healthy_file()?;
 
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "connected");
         let WriterHandle { sender, done } = writer::spawn(&self.store)?;
         let fetch = Fetcher {
             client: &client,
@@ -232,7 +233,12 @@ impl SyncEngine {
         let outcome = async {
             fetch.parents(&sections, ListKind::Artists).await?;
             fetch.parents(&sections, ListKind::Albums).await?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "artists and albums read"
+            );
             let passes = fetch.tracks_until_stable(&sections).await?;
+            tracing::debug!(ms = started.elapsed().as_millis() as u64, "tracks read");
             self.progress.set_phase(Phase::Saving, None);
             let (reply, answer) = oneshot::channel();
             send(

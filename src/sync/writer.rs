@@ -63,7 +63,9 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
             }
             Batch::Tracks(section, tracks) => {
                 for t in &tracks {
-                    writer.add_track(&new_track(t, &section))?;
+                    let parent =
+                        writer.parent_info(t.album_key.as_deref(), t.artist_key.as_deref())?;
+                    writer.add_track(&new_track(t, &section, &parent))?;
                 }
             }
             Batch::RestartTracks => writer.restart_tracks()?,

@@ -8,7 +8,11 @@ use crate::emulator::catalog::{Catalog, ItemRef, SECTION_CREATED_AT};
 use crate::emulator::model::{Album, Artist, Playlist, Section, SectionKind, Track};
 use crate::emulator::order::title_sort;
 
-use super::Writer;
+use super::{Piece, Writer, num};
+
+const METADATA: &str = "/library/metadata/";
+const ALBUM_GUID: &str = "plex://album/";
+const ARTIST_GUID: &str = "plex://artist/";
 
 /// Listings send at most this many tags of a kind per item.
 const LISTING_TAG_LIMIT: usize = 3;
@@ -54,31 +58,22 @@ pub(crate) fn write_track(w: &mut dyn Writer, catalog: &Catalog, track: &Track, 
     let key = track.rating_key;
     w.open("Track");
     w.key_text("ratingKey", key);
-    w.text("key", &format!("/library/metadata/{key}"));
+    w.text_pieces("key", &[METADATA.into(), num(key)]);
     w.key_text("parentRatingKey", track.album_key);
     w.key_text("grandparentRatingKey", track.artist_key);
-    w.text("guid", &track_guid(key));
-    w.text(
-        "parentGuid",
-        &format!("plex://album/5d07c{:019}", track.album_key),
-    );
-    w.text(
+    write_track_guid(w, key);
+    w.text_pieces("parentGuid", &[ALBUM_GUID.into(), num(track.album_key)]);
+    w.text_pieces(
         "grandparentGuid",
-        &format!("plex://artist/5d07b{:019}", track.artist_key),
+        &[ARTIST_GUID.into(), num(track.artist_key)],
     );
     w.text("type", "track");
     w.text("title", &track.title);
     if let Some(sort) = title_sort(&track.title) {
         w.text("titleSort", sort);
     }
-    w.text(
-        "grandparentKey",
-        &format!("/library/metadata/{}", track.artist_key),
-    );
-    w.text(
-        "parentKey",
-        &format!("/library/metadata/{}", track.album_key),
-    );
+    w.text_pieces("grandparentKey", &[METADATA.into(), num(track.artist_key)]);
+    w.text_pieces("parentKey", &[METADATA.into(), num(track.album_key)]);
     if view.carries_section() {
         write_section_reference(w, catalog, &track.section);
     }
@@ -158,20 +153,24 @@ fn write_track_images(
 ) {
     let album_stamp = album.map_or(track.updated_at, |a| a.updated_at);
     let artist_stamp = artist.map_or(track.updated_at, |a| a.updated_at);
-    let album_thumb = format!("/library/metadata/{}/thumb/{album_stamp}", track.album_key);
-    w.text("thumb", &album_thumb);
-    w.text("parentThumb", &album_thumb);
-    w.text(
-        "grandparentThumb",
-        &format!(
-            "/library/metadata/{}/thumb/{artist_stamp}",
-            track.artist_key
-        ),
-    );
-    w.text(
-        "grandparentArt",
-        &format!("/library/metadata/{}/art/{artist_stamp}", track.artist_key),
-    );
+    let album_thumb = [
+        METADATA.into(),
+        num(track.album_key),
+        "/thumb/".into(),
+        num(album_stamp),
+    ];
+    w.text_pieces("thumb", &album_thumb);
+    w.text_pieces("parentThumb", &album_thumb);
+    let artist_image = |kind| {
+        [
+            METADATA.into(),
+            num(track.artist_key),
+            kind,
+            num(artist_stamp),
+        ]
+    };
+    w.text_pieces("grandparentThumb", &artist_image("/thumb/".into()));
+    w.text_pieces("grandparentArt", &artist_image("/art/".into()));
 }
 
 fn write_media(w: &mut dyn Writer, track: &Track) {
@@ -189,12 +188,18 @@ fn write_media(w: &mut dyn Writer, track: &Track) {
     w.list("Part");
     w.open("Part");
     w.uint("id", track.rating_key);
-    w.text(
+    let part_id = num(track.rating_key);
+    let file_name = Piece::Text(container);
+    w.text_pieces(
         "key",
-        &format!(
-            "/library/parts/{}/{}/file.{container}",
-            track.rating_key, track.added_at
-        ),
+        &[
+            "/library/parts/".into(),
+            part_id,
+            "/".into(),
+            num(track.added_at),
+            "/file.".into(),
+            file_name,
+        ],
     );
     if let Some(duration) = track.duration_ms {
         w.uint("duration", duration);
@@ -216,12 +221,13 @@ fn media_container(codec: &str) -> &str {
 }
 
 /// Some tracks have a local guid, the others an agent guid.
-fn track_guid(rating_key: u64) -> String {
-    if rating_key.is_multiple_of(4) {
-        format!("local://{rating_key}")
+fn write_track_guid(w: &mut dyn Writer, rating_key: u64) {
+    let scheme = if rating_key.is_multiple_of(4) {
+        "local://"
     } else {
-        format!("plex://track/5d07d{rating_key:019}")
-    }
+        "plex://track/"
+    };
+    w.text_pieces("guid", &[Piece::Text(scheme), num(rating_key)]);
 }
 
 pub(crate) fn write_album(w: &mut dyn Writer, catalog: &Catalog, album: &Album, view: ItemView) {
@@ -229,22 +235,16 @@ pub(crate) fn write_album(w: &mut dyn Writer, catalog: &Catalog, album: &Album, 
     let artist = catalog.artist(album.artist_key);
     w.open("Directory");
     w.key_text("ratingKey", key);
-    w.text("key", &format!("/library/metadata/{key}/children"));
+    w.text_pieces("key", &[METADATA.into(), num(key), "/children".into()]);
     w.key_text("parentRatingKey", album.artist_key);
-    w.text("guid", &format!("plex://album/5d07c{key:019}"));
-    w.text(
-        "parentGuid",
-        &format!("plex://artist/5d07b{:019}", album.artist_key),
-    );
+    w.text_pieces("guid", &[ALBUM_GUID.into(), num(key)]);
+    w.text_pieces("parentGuid", &[ARTIST_GUID.into(), num(album.artist_key)]);
     w.text("type", "album");
     w.text_if("title", &album.title);
     if let Some(sort) = title_sort(&album.title) {
         w.text("titleSort", sort);
     }
-    w.text(
-        "parentKey",
-        &format!("/library/metadata/{}", album.artist_key),
-    );
+    w.text_pieces("parentKey", &[METADATA.into(), num(album.artist_key)]);
     if view.carries_section() {
         write_section_reference(w, catalog, &album.section);
     }
@@ -256,17 +256,25 @@ pub(crate) fn write_album(w: &mut dyn Writer, catalog: &Catalog, album: &Album, 
         w.int("year", i64::from(year));
         w.text("originallyAvailableAt", &release_date(year, key));
     }
-    w.text(
+    w.text_pieces(
         "thumb",
-        &format!("/library/metadata/{key}/thumb/{}", album.updated_at),
+        &[
+            METADATA.into(),
+            num(key),
+            "/thumb/".into(),
+            num(album.updated_at),
+        ],
     );
     if let Some(artist) = artist {
-        w.text(
+        let stamp = num(artist.updated_at);
+        w.text_pieces(
             "parentThumb",
-            &format!(
-                "/library/metadata/{}/thumb/{}",
-                artist.rating_key, artist.updated_at
-            ),
+            &[
+                METADATA.into(),
+                num(artist.rating_key),
+                "/thumb/".into(),
+                stamp,
+            ],
         );
     }
     w.int("addedAt", album.added_at);
@@ -304,8 +312,8 @@ pub(crate) fn write_artist(w: &mut dyn Writer, catalog: &Catalog, artist: &Artis
     let key = artist.rating_key;
     w.open("Directory");
     w.key_text("ratingKey", key);
-    w.text("key", &format!("/library/metadata/{key}/children"));
-    w.text("guid", &format!("plex://artist/5d07b{key:019}"));
+    w.text_pieces("key", &[METADATA.into(), num(key), "/children".into()]);
+    w.text_pieces("guid", &[ARTIST_GUID.into(), num(key)]);
     w.text("type", "artist");
     w.text_if("title", &artist.title);
     if let Some(sort) = title_sort(&artist.title) {
@@ -315,13 +323,23 @@ pub(crate) fn write_artist(w: &mut dyn Writer, catalog: &Catalog, artist: &Artis
         write_section_reference(w, catalog, &artist.section);
     }
     w.int("index", 1);
-    w.text(
+    w.text_pieces(
         "thumb",
-        &format!("/library/metadata/{key}/thumb/{}", artist.updated_at),
+        &[
+            METADATA.into(),
+            num(key),
+            "/thumb/".into(),
+            num(artist.updated_at),
+        ],
     );
-    w.text(
+    w.text_pieces(
         "art",
-        &format!("/library/metadata/{key}/art/{}", artist.updated_at),
+        &[
+            METADATA.into(),
+            num(key),
+            "/art/".into(),
+            num(artist.updated_at),
+        ],
     );
     w.int("addedAt", artist.added_at);
     w.int("updatedAt", artist.updated_at);
@@ -337,9 +355,9 @@ fn write_section_reference(w: &mut dyn Writer, catalog: &Catalog, section_key: &
     if let Ok(id) = section.key.parse::<i64>() {
         w.int("librarySectionID", id);
     }
-    w.text(
+    w.text_pieces(
         "librarySectionKey",
-        &format!("/library/sections/{}", section.key),
+        &["/library/sections/".into(), Piece::Text(&section.key)],
     );
     w.text("librarySectionTitle", &section.title);
 }

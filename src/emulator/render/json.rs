@@ -2,7 +2,7 @@
 //! into arrays, written straight into a byte buffer. Control characters in
 //! strings are escaped, so they survive.
 
-use super::{Writer, push_float, push_int};
+use super::{Piece, SpecialBytes, Writer, push_float, push_int};
 
 pub(crate) struct JsonWriter {
     buffer: Vec<u8>,
@@ -62,6 +62,18 @@ impl Writer for JsonWriter {
         push_string(&mut self.buffer, value);
     }
 
+    fn text_pieces(&mut self, name: &'static str, pieces: &[Piece<'_>]) {
+        self.key(name);
+        self.buffer.push(b'"');
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => push_string_content(&mut self.buffer, text),
+                Piece::Number(number) => push_int(&mut self.buffer, *number),
+            }
+        }
+        self.buffer.push(b'"');
+    }
+
     fn int(&mut self, name: &'static str, value: i64) {
         self.key(name);
         push_int(&mut self.buffer, value);
@@ -95,32 +107,41 @@ impl Writer for JsonWriter {
 
 /// Appends `value` as a JSON string literal.
 pub(crate) fn push_string(buffer: &mut Vec<u8>, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     buffer.push(b'"');
-    let bytes = value.as_bytes();
-    let mut plain_from = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
-        let escape: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
+    push_string_content(buffer, value);
+    buffer.push(b'"');
+}
+
+/// Appends `value` escaped for the inside of a JSON string literal.
+fn push_string_content(buffer: &mut Vec<u8>, value: &str) {
+    const SPECIAL: SpecialBytes = SpecialBytes::new(0x20, b"\"\\");
+    let mut rest = value.as_bytes();
+    loop {
+        let plain = SPECIAL.plain_prefix(rest);
+        buffer.extend_from_slice(&rest[..plain]);
+        let Some(&byte) = rest.get(plain) else {
+            return;
         };
-        buffer.extend_from_slice(&bytes[plain_from..i]);
-        plain_from = i + 1;
-        if escape.is_empty() {
+        push_escape(buffer, byte);
+        rest = &rest[plain + 1..];
+    }
+}
+
+/// The escape of one special byte: `\"`, `\\`, `\n`, `\r`, `\t` or `\u00XX`.
+fn push_escape(buffer: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match byte {
+        b'"' => buffer.extend_from_slice(b"\\\""),
+        b'\\' => buffer.extend_from_slice(b"\\\\"),
+        b'\n' => buffer.extend_from_slice(b"\\n"),
+        b'\r' => buffer.extend_from_slice(b"\\r"),
+        b'\t' => buffer.extend_from_slice(b"\\t"),
+        _ => {
             buffer.extend_from_slice(b"\\u00");
             buffer.push(HEX[usize::from(byte >> 4)]);
             buffer.push(HEX[usize::from(byte & 0xf)]);
-        } else {
-            buffer.extend_from_slice(escape);
         }
     }
-    buffer.extend_from_slice(&bytes[plain_from..]);
-    buffer.push(b'"');
 }
 
 #[cfg(test)]

@@ -37,12 +37,30 @@ impl Format {
 
     /// A writer for a document of about `items` items.
     pub fn writer(self, items: usize) -> Box<dyn Writer> {
-        let capacity = 512 + items.saturating_mul(1_200);
+        let capacity = 512 + items.saturating_mul(1_400);
         match self {
             Format::Json => Box::new(JsonWriter::with_capacity(capacity)),
             Format::Xml => Box::new(XmlWriter::with_capacity(capacity)),
         }
     }
+}
+
+/// Part of a text value: text or a number in decimal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    Text(&'a str),
+    Number(i64),
+}
+
+impl From<&'static str> for Piece<'static> {
+    fn from(text: &'static str) -> Self {
+        Piece::Text(text)
+    }
+}
+
+/// A number piece of a text value.
+pub(crate) fn num(value: impl TryInto<i64>) -> Piece<'static> {
+    Piece::Number(value.try_into().unwrap_or(i64::MAX))
 }
 
 /// Receives a document as nested elements with typed attributes.
@@ -60,6 +78,9 @@ pub(crate) trait Writer {
     /// Ends the group started last.
     fn end_list(&mut self);
     fn text(&mut self, name: &'static str, value: &str);
+    /// A text attribute made of pieces, written without building a string
+    /// first (`/library/metadata/12/thumb/1700000000`).
+    fn text_pieces(&mut self, name: &'static str, pieces: &[Piece<'_>]);
     fn int(&mut self, name: &'static str, value: i64);
     /// An integer that JSON writes as a string (`"ratingKey": "12"`).
     fn int_text(&mut self, name: &'static str, value: i64);
@@ -135,6 +156,35 @@ pub(crate) fn push_float(buffer: &mut Vec<u8>, value: f64, whole_as_int: bool) {
     }
 }
 
+/// The bytes an escaper must look at: a table with one flag per byte value.
+pub(crate) struct SpecialBytes {
+    flags: [bool; 256],
+}
+
+impl SpecialBytes {
+    /// Every byte below `below`, and the `targets`.
+    pub const fn new(below: u8, targets: &[u8]) -> SpecialBytes {
+        let mut flags = [false; 256];
+        let mut byte = 0;
+        while byte < below {
+            flags[byte as usize] = true;
+            byte += 1;
+        }
+        let mut i = 0;
+        while i < targets.len() {
+            flags[targets[i] as usize] = true;
+            i += 1;
+        }
+        SpecialBytes { flags }
+    }
+
+    /// Length of the leading run of `bytes` that can be copied as it is.
+    #[inline]
+    pub fn plain_prefix(&self, bytes: &[u8]) -> usize {
+        bytes.iter().position(|&b| self.flags[usize::from(b)]).unwrap_or(bytes.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +213,16 @@ mod tests {
         assert_eq!(float(6.0, true), "6");
         assert_eq!(float(6.0, false), "6.0");
         assert_eq!(float(7.5, true), "7.5");
+    }
+
+    #[test]
+    fn plain_prefix_stops_at_the_first_special_byte() {
+        let special = SpecialBytes::new(0x20, b"\"&");
+        assert_eq!(special.plain_prefix(b"plain text with nothing"), 23);
+        assert_eq!(special.plain_prefix(b"0123456789 & more"), 11);
+        assert_eq!(special.plain_prefix(b"ab\x07cd"), 2);
+        assert_eq!(special.plain_prefix("caf\u{e9} \"x\"".as_bytes()), 6);
+        assert_eq!(special.plain_prefix(b""), 0);
     }
 
     #[test]

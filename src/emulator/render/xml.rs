@@ -3,7 +3,7 @@
 //! characters that XML 1.0 forbids become U+FFFD (real servers send them
 //! raw, which breaks strict parsers; see `docs/emulator.md`).
 
-use super::{Writer, push_float, push_int};
+use super::{Piece, SpecialBytes, Writer, push_float, push_int};
 
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
@@ -63,6 +63,17 @@ impl Writer for XmlWriter {
         self.buffer.push(b'"');
     }
 
+    fn text_pieces(&mut self, name: &'static str, pieces: &[Piece<'_>]) {
+        self.attribute_start(name);
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => push_attribute_value(&mut self.buffer, text),
+                Piece::Number(number) => push_int(&mut self.buffer, *number),
+            }
+        }
+        self.buffer.push(b'"');
+    }
+
     fn int(&mut self, name: &'static str, value: i64) {
         self.attribute_start(name);
         push_int(&mut self.buffer, value);
@@ -96,11 +107,17 @@ impl Writer for XmlWriter {
 /// breaks become character references (so they survive attribute
 /// normalisation); other forbidden characters become U+FFFD.
 pub(crate) fn push_attribute_value(buffer: &mut Vec<u8>, value: &str) {
-    let bytes = value.as_bytes();
-    let mut plain_from = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let (replacement, width): (&[u8], usize) = match bytes[i] {
+    // 0xEF starts U+FFFE and U+FFFF, which are not XML characters either.
+    const SPECIAL: SpecialBytes = SpecialBytes::new(0x20, b"&<>\"\xef");
+    let mut rest = value.as_bytes();
+    loop {
+        let plain = SPECIAL.plain_prefix(rest);
+        buffer.extend_from_slice(&rest[..plain]);
+        rest = &rest[plain..];
+        let Some(&byte) = rest.first() else {
+            return;
+        };
+        let (replacement, width): (&[u8], usize) = match byte {
             b'&' => (b"&amp;", 1),
             b'<' => (b"&lt;", 1),
             b'>' => (b"&gt;", 1),
@@ -109,23 +126,14 @@ pub(crate) fn push_attribute_value(buffer: &mut Vec<u8>, value: &str) {
             b'\n' => (b"&#10;", 1),
             b'\r' => (b"&#13;", 1),
             0..=0x1f => (REPLACEMENT, 1),
-            // U+FFFE and U+FFFF are not XML characters either.
-            0xef if bytes.get(i + 1) == Some(&0xbf)
-                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)) =>
-            {
+            _ if rest.starts_with(&[0xef, 0xbf, 0xbe]) || rest.starts_with(&[0xef, 0xbf, 0xbf]) => {
                 (REPLACEMENT, 3)
             }
-            _ => {
-                i += 1;
-                continue;
-            }
+            _ => (&rest[..1], 1),
         };
-        buffer.extend_from_slice(&bytes[plain_from..i]);
         buffer.extend_from_slice(replacement);
-        i += width;
-        plain_from = i;
+        rest = &rest[width..];
     }
-    buffer.extend_from_slice(&bytes[plain_from..]);
 }
 
 #[cfg(test)]
