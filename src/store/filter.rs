@@ -128,11 +128,13 @@ impl Filter {
                 format!("{from} is after year_to {to}"),
             ));
         }
-        if self.genres.len() > 200 || self.decades.len() > 200 {
-            return Err(FilterError::invalid(
-                "genres",
-                "too many values (at most 200)",
-            ));
+        for (param, count) in [
+            ("genres", self.genres.len()),
+            ("decades", self.decades.len()),
+        ] {
+            if count > 200 {
+                return Err(FilterError::invalid(param, "too many values (at most 200)"));
+            }
         }
         Ok(())
     }

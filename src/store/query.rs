@@ -71,13 +71,13 @@ pub struct Stats {
 
 const TRACK_COLUMNS: &str =
     "t.rating_key, t.title, t.artist, t.album_artist, t.album, t.album_key, t.artist_key,
-    t.disc, t.track, t.duration_ms, t.year, t.genres, t.rating, t.play_count, t.last_played_at,
+    t.disc, t.track, t.duration_ms, t.year, t.id, t.rating, t.play_count, t.last_played_at,
     t.added_at, t.updated_at, t.is_live, t.section";
 
 impl Store {
     pub fn count(&self, filter: &Filter) -> Result<u64, StoreError> {
         let conn = self.reader()?;
-        count(&conn, &compile(&conn, filter)?)
+        count(&conn, &compile(&conn, filter, Purpose::Count)?)
     }
 
     pub fn tracks(
@@ -90,8 +90,8 @@ impl Store {
         let mut conn = self.reader()?;
         // One read transaction: total and rows from the same snapshot.
         let tx = conn.transaction()?;
-        let condition = compile(&tx, filter)?;
-        let total = count(&tx, &condition)?;
+        let total = count(&tx, &compile(&tx, filter, Purpose::Count)?)?;
+        let condition = compile(&tx, filter, Purpose::Rows)?;
         let sql = format!(
             "SELECT {TRACK_COLUMNS} FROM tracks t {} ORDER BY {} LIMIT ? OFFSET ?",
             condition.sql(),
@@ -113,7 +113,7 @@ impl Store {
     pub fn sample(&self, filter: &Filter, n: u64) -> Result<(u64, Vec<TrackRow>), StoreError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction()?;
-        let condition = compile(&tx, filter)?;
+        let condition = compile(&tx, filter, Purpose::Count)?;
         // Ids only (small), then the chosen rows: cheaper than ORDER BY random().
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare(&format!("SELECT t.id FROM tracks t {}", condition.sql()))?;
@@ -268,9 +268,21 @@ pub fn rfc3339(unix: i64) -> Option<String> {
         .ok()
 }
 
+/// What a WHERE clause is for: the query planner needs a nudge for sorted
+/// pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Counting (or sampling ids): any index will do, the narrow covering one best.
+    Count,
+    /// A sorted page: walk the sort's index and filter as rows go by. The
+    /// live flag matches most rows, so it must not steer the planner away
+    /// from the sort index (`+` keeps a term out of index selection).
+    Rows,
+}
+
 /// Turns a filter into a WHERE clause with bound parameters. Genre names are
 /// resolved to ids here so an unknown genre is an error, not an empty page.
-fn compile(conn: &Connection, filter: &Filter) -> Result<SqlWhere, StoreError> {
+fn compile(conn: &Connection, filter: &Filter, purpose: Purpose) -> Result<SqlWhere, StoreError> {
     filter.validate()?;
     let mut w = SqlWhere::default();
     if !filter.genres.is_empty() {
@@ -295,7 +307,11 @@ fn compile(conn: &Connection, filter: &Filter) -> Result<SqlWhere, StoreError> {
         w.push("t.rating >= ?", [Value::Real(rating)]);
     }
     if filter.exclude_live {
-        w.push("t.is_live = 0", []);
+        let term = match purpose {
+            Purpose::Count => "t.is_live = 0",
+            Purpose::Rows => "+t.is_live = 0",
+        };
+        w.push(term, []);
     }
     if let Some(query) = filter.fts_query() {
         w.push(

@@ -282,11 +282,13 @@ impl TestApp {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
-    /// Waits until no sync runs (bounded), polling the status endpoint.
+    /// Waits until a sync has run and none runs now (bounded), polling the
+    /// status endpoint.
     pub async fn wait_idle(&self) -> serde_json::Value {
         for _ in 0..600 {
             let (_, status) = self.get_json("/api/library/status").await;
-            if status["is_syncing"] == false {
+            let settled = status["synced_at"].is_string() || status["error"].is_string();
+            if status["is_syncing"] == false && settled {
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
