@@ -412,3 +412,31 @@ pub async fn probe_now(app: &TestApp) {
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfigured_server_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = plexcache::config::Settings::load(dir.path(), Default::default()).unwrap();
+    let app = TestApp::spawn_with(dir, settings).await;
+    let (code, status) = app.get_json("/api/library/status").await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        (
+            status["configured"].as_bool(),
+            status["track_count"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+    assert_eq!(status["stale"], true);
+    let (code, body) = app.post_json("/api/library/sync", &json!({})).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (503, Some("not_configured"))
+    );
+    let (code, page) = app.get_json("/api/library/tracks").await;
+    assert_eq!((code, page["total"].as_u64()), (200, Some(0)));
+    let (code, settings) = app.get_json("/api/settings").await;
+    assert_eq!((code, settings["token_set"].as_bool()), (200, Some(false)));
+    assert_eq!(app.get("/").await.status().as_u16(), 200);
+    app.stop().await;
+}

@@ -137,3 +137,91 @@ async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
     assert!(out.status.success());
     assert_eq!(store.count(&everything).unwrap(), before + 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
+    let plex = spawn_plex(3_000, 15).await;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        plexcache(dir.path(), &plex.url())
+            .arg("sync")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let everything = Filter {
+        exclude_live: false,
+        ..Filter::default()
+    };
+    let before = {
+        let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
+        store.count(&everything).unwrap()
+    };
+    plex.mutate(Mutation::Add { count: 25 }).unwrap();
+    plex.set_faults(Faults {
+        item_latency_us: 2_000,
+        ..Faults::default()
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = plexcache(dir.path(), &plex.url())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut started = false;
+    for _ in 0..500 {
+        if let Ok(r) = http.post(format!("{base}/api/library/sync")).send().await {
+            started = r.status().as_u16() == 202 || r.status().as_u16() == 409;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(started, "the server answered");
+    // Let the sync get going, then stop the server.
+    let served = plex.stats().items_served;
+    for _ in 0..300 {
+        if plex.stats().items_served > served + 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stopping = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..1_000 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("serve did not stop within 10 s of SIGTERM");
+    });
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "prompt: {:?}",
+        stopping.elapsed()
+    );
+    let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
+    assert_eq!(
+        store.count(&everything).unwrap(),
+        before,
+        "old library kept"
+    );
+    assert_eq!(store.history(1).unwrap()[0].outcome, "cancelled");
+}
