@@ -63,8 +63,11 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
             }
             Batch::Tracks(section, tracks) => {
                 for t in &tracks {
-                    let parent =
-                        writer.parent_info(t.album_key.as_deref(), t.artist_key.as_deref())?;
+                    // Look up only what the listing lacks (usually nothing).
+                    let lacks_album = t.album.is_none() || t.album_year.is_none();
+                    let album = t.album_key.as_deref().filter(|_| lacks_album);
+                    let artist = t.artist_key.as_deref().filter(|_| t.album_artist.is_none());
+                    let parent = writer.parent_info(album, artist)?;
                     writer.add_track(&new_track(t, &section, &parent))?;
                 }
             }
