@@ -96,18 +96,38 @@ pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
         error: sync_state.last_error.clone().filter(|_| failed),
         error_kind: sync_state.last_error_kind.clone().filter(|_| failed),
         plex_connected: probe.connected,
-        plex_error: probe.error,
+        plex_error: probe.error.clone(),
         server_changed,
         stale: age_s.is_none_or(|a| a as f64 >= settings.refresh_age.as_secs_f64()),
         configured: settings.plex_configured(),
-        server: sync_state
-            .machine_identifier
-            .zip(sync_state.server_name)
+        server: shown_server(
+            server_changed,
+            probe.server,
+            sync_state.machine_identifier,
+            sync_state.server_name,
+        ),
+    })
+}
+
+/// The cache's server, except during a server change: then the new one.
+fn shown_server(
+    changed: bool,
+    probed: Option<crate::plex::ServerInfo>,
+    cached_id: Option<String>,
+    cached_name: Option<String>,
+) -> Option<ServerSummary> {
+    match probed {
+        Some(new) if changed => Some(ServerSummary {
+            name: new.name,
+            machine_identifier: new.machine_identifier,
+        }),
+        _ => cached_id
+            .zip(cached_name)
             .map(|(machine_identifier, name)| ServerSummary {
                 name,
                 machine_identifier,
             }),
-    })
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -144,7 +164,7 @@ pub struct History {
 
 /// Past syncs, newest first.
 #[utoipa::path(get, path = "/api/library/sync/history", tag = "library",
-    params(("limit" = Option<u32>, Query, description = "How many (1–500, default 20)")),
+    params(("limit" = Option<u32>, Query, maximum = 500, description = "How many (1–500, default 20; 0 counts as 1)")),
     responses(
         (status = 200, description = "Past syncs", body = History),
         (status = 400, description = "Bad parameter", body = ErrorBody),
@@ -170,8 +190,8 @@ pub async fn history(
         FilterParams,
         ("sort" = Option<String>, Query, description = "title, artist, album, year, rating, duration, added, plays, last_played"),
         ("order" = Option<String>, Query, description = "asc or desc"),
-        ("offset" = Option<u64>, Query, description = "Rows to skip"),
-        ("limit" = Option<u64>, Query, description = "Rows to return (0–1000, default 100)"),
+        ("offset" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "Rows to skip"),
+        ("limit" = Option<u64>, Query, maximum = 1000, description = "Rows to return (0–1000, default 100)"),
     ),
     responses(
         (status = 200, description = "A page of tracks and the total", body = TrackPage),
@@ -209,7 +229,7 @@ pub struct Sample {
 
 /// N random tracks matching the filters.
 #[utoipa::path(get, path = "/api/library/sample", tag = "library",
-    params(FilterParams, ("n" = Option<u64>, Query, description = "How many (1–5000, default 50)")),
+    params(FilterParams, ("n" = Option<u64>, Query, maximum = 5000, description = "How many (1–5000, default 50; 0 counts as 1)")),
     responses(
         (status = 200, description = "Random matching tracks", body = Sample),
         (status = 400, description = "Bad filter or parameter", body = ErrorBody),
@@ -273,14 +293,20 @@ pub struct FilterParams {
     /// Decades like `1990s`, comma-separated.
     decades: Option<String>,
     /// Minimum user rating, 0–10.
+    #[param(minimum = 0.0, maximum = 10.0)]
     min_rating: Option<f64>,
     /// Leave out live recordings (default true).
     exclude_live: Option<bool>,
     /// Words matched as prefixes in title, artist or album.
+    #[param(max_length = 500)]
     q: Option<String>,
     /// Track or album artist, exact, case-insensitive.
+    #[param(max_length = 1000)]
     artist: Option<String>,
+    #[param(minimum = 1000, maximum = 2100)]
     year_from: Option<i64>,
+    /// At least `year_from`.
+    #[param(minimum = 1000, maximum = 2100)]
     year_to: Option<i64>,
     /// true: played at least once; false: never.
     played: Option<bool>,

@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
@@ -163,19 +163,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Embedded page files; everything else under `/api` is a JSON 404.
-async fn page(uri: Uri) -> Response {
-    match crate::web::asset(uri.path()) {
-        Some(asset) => (
-            [
-                (header::CONTENT_TYPE, asset.content_type),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            asset.bytes,
-        )
-            .into_response(),
-        None => not_found().await,
+/// Embedded page files (revalidated by ETag); anything else is a JSON 404.
+async fn page(uri: Uri, headers: HeaderMap) -> Response {
+    let Some(asset) = crate::web::asset(uri.path()) else {
+        return not_found().await;
+    };
+    let cache = [
+        (header::ETAG, asset.etag),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == asset.etag));
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
+    (
+        cache,
+        [(header::CONTENT_TYPE, asset.content_type)],
+        asset.bytes,
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {

@@ -18,7 +18,8 @@ const MAX_KEYS: usize = 10_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlaylist {
-    /// 1–200 characters.
+    /// 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Tracks to add, in order. Either this or `filter` with `sample_size`.
     #[serde(default)]
@@ -27,6 +28,7 @@ pub struct NewPlaylist {
     pub filter: Option<FilterBody>,
     /// Random matching tracks to add (1–5000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 5000)]
     pub sample_size: Option<u64>,
 }
 

@@ -40,8 +40,10 @@ pub struct SettingsView {
 pub struct SettingsChange {
     pub plex_url: Option<String>,
     /// Omit (or send empty) to keep the current token.
+    #[schema(max_length = 200)]
     pub plex_token: Option<String>,
     pub sections: Option<Vec<String>>,
+    #[schema(exclusive_minimum = 0.0, maximum = 8760.0)]
     pub refresh_age_hours: Option<f64>,
     pub accept_invalid_certs: Option<bool>,
 }

@@ -14,7 +14,7 @@ pub enum PlexError {
     },
     #[error("Plex did not answer {path} within {seconds:.1} s")]
     Timeout { path: String, seconds: f64 },
-    #[error("Plex rejected the token (401 on {path}); check PLEX_TOKEN")]
+    #[error("Plex rejected the token (401 on {path}); check the Plex token")]
     TokenRejected { path: String },
     #[error("Plex has no {what}")]
     NotFound { what: String },

@@ -392,14 +392,17 @@ impl Fetcher<'_> {
                 );
                 send(self.sender, Batch::RestartTracks).await?;
             }
+            self.progress.set_phase(Phase::Tracks, None);
+            // Count every section first so progress has its real total.
+            let mut first_totals = Vec::with_capacity(sections.len());
+            for section in sections {
+                first_totals.push(self.client.count(&section.key, ListKind::Tracks).await?);
+            }
+            let known: Option<u64> = first_totals.iter().copied().sum();
+            self.progress.set_total(known);
             let mut totals_moved = false;
             let mut expected = Some(0u64);
-            self.progress.set_phase(Phase::Tracks, None);
-            let mut grand_total = 0;
-            for section in sections {
-                let first_total = self.client.count(&section.key, ListKind::Tracks).await?;
-                grand_total += first_total.unwrap_or(0);
-                self.progress.set_total(Some(grand_total));
+            for (section, first_total) in sections.iter().zip(first_totals) {
                 let seen_totals = self.track_pages(section, first_total).await?;
                 let final_total = self.client.count(&section.key, ListKind::Tracks).await?;
                 totals_moved |= seen_totals.iter().any(|t| Some(*t) != first_total)

@@ -30,6 +30,7 @@ export const DEMO_TOKEN = 'plexcache-demo-token';
 /**
  * Polls `check` until it returns a truthy value (which is returned), or
  * throws after `timeout` ms with `message` and the last value or error seen.
+ * An error with `fatal` set ends the wait at once.
  */
 export async function waitFor(check, { timeout = 15000, interval = 50, message = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
@@ -39,6 +40,7 @@ export async function waitFor(check, { timeout = 15000, interval = 50, message =
       last = await check();
       if (last) return last;
     } catch (err) {
+      if (err && err.fatal) throw err;
       last = err;
     }
     if (Date.now() > deadline) {
@@ -63,6 +65,15 @@ function childEnv(extra) {
   return Object.assign(env, extra || {});
 }
 
+// Children still running when this process exits (a test file that
+// crashed) are killed, and throwaway data directories removed.
+const running = new Set();
+const dataDirs = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function checkBinary() {
   if (!existsSync(BIN)) {
     throw new Error(`plexcache binary not found at ${BIN}: run \`cargo build --release\` or set PLEXCACHE_BIN`);
@@ -77,6 +88,8 @@ function checkBinary() {
 async function startProcess(args, { env, expect, timeout = 30000 }) {
   checkBinary();
   const child = spawn(BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const output = [];
   const found = {};
   let exited = null;
@@ -119,7 +132,11 @@ async function startProcess(args, { env, expect, timeout = 30000 }) {
   try {
     await waitFor(
       () => {
-        if (exited) throw new Error(`plexcache ${args[0]} exited (${JSON.stringify(exited)}):\n${handle.logs()}`);
+        if (exited) {
+          const err = new Error(`plexcache ${args[0]} exited (${JSON.stringify(exited)}):\n${handle.logs()}`);
+          err.fatal = true;
+          throw err;
+        }
         return Object.keys(expect).every((name) => found[name] !== undefined);
       },
       { timeout, interval: 20, message: `plexcache ${args[0]} to print its address` },
@@ -159,7 +176,9 @@ export async function json(base, path, options) {
 }
 
 function newDataDir() {
-  return mkdtempSync(join(tmpdir(), 'plexcache-browser-'));
+  const dir = mkdtempSync(join(tmpdir(), 'plexcache-browser-'));
+  dataDirs.add(dir);
+  return dir;
 }
 
 /** Adds the helpers every app (demo or serve) handle has. */
@@ -183,7 +202,10 @@ function appHelpers(handle, url, dataDir) {
   const stop = handle.stop;
   handle.stop = async () => {
     await stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) {
+      rmSync(dataDir, { recursive: true, force: true });
+      dataDirs.delete(dataDir);
+    }
   };
   return handle;
 }
@@ -288,15 +310,15 @@ export async function launchBrowser() {
   });
 }
 
-/** A page of a fresh context; page errors and failed console messages fail `errors()`. */
+/**
+ * A page of a fresh context. `page.errors()` lists uncaught exceptions of the
+ * page's script (a test ends by asserting there were none).
+ */
 export async function newPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console error: ${msg.text()}`);
-  });
   page.errors = () => errors.slice();
   page.closeAll = () => context.close();
   return page;
@@ -313,15 +335,6 @@ export async function screenshot(page, name, options = {}) {
 /** "20,000 tracks", as the page writes counts. */
 export function tracksText(n) {
   return new Intl.NumberFormat('en-US').format(n) + (n === 1 ? ' track' : ' tracks');
-}
-
-/** The text of an element, or null when it is missing or hidden. */
-export async function shownText(page, selector) {
-  return page.evaluate((sel) => {
-    const el = document.querySelector(sel);
-    if (!el || el.hidden || el.closest('[hidden]')) return null;
-    return el.textContent.trim();
-  }, selector);
 }
 
 /**

@@ -268,6 +268,19 @@ async fn cross_origin_writes_are_refused() {
         .to_owned();
     assert!(csp.contains("default-src 'self'"));
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let etag = page.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .http
+        .get(format!("{}/", app.url))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status().as_u16(),
+        304,
+        "unchanged page files are revalidated, not resent"
+    );
     assert_eq!(app.get("/../../etc/passwd").await.status().as_u16(), 404);
     assert_eq!(app.get("/%2e%2e/Cargo.toml").await.status().as_u16(), 404);
     app.stop().await;

@@ -48,10 +48,19 @@
 
   // ---------------------------------------------------------------- format
 
-  const numberFormat = new Intl.NumberFormat('en-US');
-
+  // Counts and dates are formatted by hand: the first use of Intl in a page
+  // loads locale data, which costs tens of milliseconds before the first rows.
   function fmtInt(n) {
-    return numberFormat.format(Math.round(Number(n) || 0));
+    const v = Math.round(Number(n) || 0);
+    return (v < 0 ? '-' : '') + String(Math.abs(v)).replace(/\B(?=(\d{3})+$)/g, ',');
+  }
+
+  function fmtDateTime(date) {
+    const two = (n) => String(n).padStart(2, '0');
+    return (
+      date.getFullYear() + '-' + two(date.getMonth() + 1) + '-' + two(date.getDate()) +
+      ' ' + two(date.getHours()) + ':' + two(date.getMinutes())
+    );
   }
 
   function fmtTracks(n) {
@@ -490,7 +499,10 @@
       // Keep showing the old rows until their fresh copies arrive.
       table.stalePages = table.pages;
     } else {
-      table.stalePages = new Map();
+      // Back to the top, where the old first page stays on screen until the
+      // new one arrives (a few ms): no flash of empty rows on every filter change.
+      const first = table.pages.get(0) || table.stalePages.get(0);
+      table.stalePages = first ? new Map([[0, first]]) : new Map();
       $('track-scroll').scrollTop = 0;
       state.lastClickedIndex = -1;
     }
@@ -745,6 +757,7 @@
     } catch (err) {
       if (isAbort(err) || generation !== table.generation) return;
       table.failed.add(page);
+      if (table.stalePages.delete(page)) scheduleRender();
       if (table.total === null) {
         $('match-count').textContent = 'Couldn’t load tracks';
         $('match-count').classList.remove('loading');
@@ -1080,11 +1093,12 @@
   }
 
   // A stale library refreshes itself once per page load; the server keeps its
-  // own timer for visitors who never come.
+  // own timer for visitors who never come. After a failed sync the server's
+  // back-off decides when to try again (Retry tries at once).
   function maybeAutoSync(s) {
     if (state.autoSyncTried) return;
     state.autoSyncTried = true;
-    if (s.stale && !s.is_syncing && s.configured && s.plex_connected !== false) {
+    if (s.stale && !s.is_syncing && !s.error && s.configured && s.plex_connected !== false) {
       startSync({ quiet: true });
     }
   }
@@ -1162,7 +1176,7 @@
       const age = s.age_s != null ? s.age_s : (Date.now() - Date.parse(s.synced_at)) / 1000;
       stateLabel = 'Synced ' + fmtAgo(age);
       const when = new Date(s.synced_at);
-      if (!isNaN(when)) title = 'Last synced ' + when.toLocaleString();
+      if (!isNaN(when)) title = 'Last synced ' + fmtDateTime(when);
       action = 'Refresh';
     }
 
@@ -1231,9 +1245,11 @@
     $('sync-title').textContent = s.server_changed
       ? 'New Plex server detected — syncing its library'
       : 'Syncing your library';
+    // During a server change `server` still names the old server.
     const server = $('sync-server');
-    server.hidden = !(s.server && s.server.name);
-    server.textContent = s.server && s.server.name ? 'From “' + s.server.name + '”' : '';
+    const name = !s.server_changed && s.server && s.server.name;
+    server.hidden = !name;
+    server.textContent = name ? 'From “' + name + '”' : '';
 
     $('sync-phase').textContent = PHASE_LABELS[phase];
     const at = PHASES.indexOf(phase);
@@ -1685,6 +1701,9 @@
     bindScreens();
     renderFilterState();
     pollStatus();
+    // Most visits end in the library: ask for its first rows now rather than
+    // after the status answer (the requests are cheap when it stays hidden).
+    loadLibrary();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
