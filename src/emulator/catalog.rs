@@ -68,7 +68,8 @@ pub(crate) struct Catalog {
 }
 
 impl Catalog {
-    pub fn new(library: Library) -> Catalog {
+    pub fn new(mut library: Library) -> Catalog {
+        library.normalize();
         let mut catalog = Catalog {
             library,
             playlists: Vec::new(),

@@ -145,8 +145,7 @@ impl Library {
                 source,
             })?;
         library.validate()?;
-        library.next_key = library.next_key.max(library.max_rating_key() + 1);
-        library.clock = library.clock.max(library.latest_timestamp());
+        library.normalize();
         Ok(library)
     }
 
@@ -214,6 +213,13 @@ impl Library {
             }
         }
         Ok(())
+    }
+
+    /// Moves `next_key` past every rating key and the clock past every
+    /// timestamp (a library built or edited by hand may hold neither).
+    pub(crate) fn normalize(&mut self) {
+        self.next_key = self.next_key.max(self.max_rating_key() + 1);
+        self.clock = self.clock.max(self.latest_timestamp());
     }
 
     /// Hands out a fresh rating key, unique across the whole library.

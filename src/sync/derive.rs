@@ -88,41 +88,73 @@ mod tests {
     }
 
     #[test]
-    fn missing_fields_get_defaults() {
+    fn missing_fields_come_from_the_parents_else_defaults() {
         let t = bare("1");
-        let n = new_track(&t, "1", &ParentInfo::default());
+        let none = ParentInfo::default();
+        let n = new_track(&t, "1", &none);
         assert_eq!(
-            (n.title, n.artist, n.album, n.play_count, n.year),
-            (UNTITLED, "", "", 0, None)
+            (
+                n.title,
+                n.artist,
+                n.album_artist,
+                n.album,
+                n.play_count,
+                n.year
+            ),
+            (
+                UNTITLED,
+                UNKNOWN_ARTIST,
+                UNKNOWN_ARTIST,
+                UNKNOWN_ALBUM,
+                0,
+                None
+            )
+        );
+        let parent = ParentInfo {
+            album_title: Some("Blue".into()),
+            album_year: Some(1971),
+            artist_title: Some("Joni Mitchell".into()),
+        };
+        let n = new_track(&t, "1", &parent);
+        assert_eq!(
+            (n.artist, n.album, n.year),
+            ("Joni Mitchell", "Blue", Some(1971))
         );
     }
 
     #[test]
     fn track_artist_prefers_original_title() {
+        let none = ParentInfo::default();
         let mut t = bare("1");
         t.album_artist = Some("Various Artists".into());
         t.original_title = Some("Nina Simone".into());
-        assert_eq!(
-            new_track(&t, "1", &ParentInfo::default()).artist,
-            "Nina Simone"
-        );
+        assert_eq!(new_track(&t, "1", &none).artist, "Nina Simone");
         t.original_title = Some("  ".into());
-        assert_eq!(
-            new_track(&t, "1", &ParentInfo::default()).artist,
-            "Various Artists"
-        );
+        assert_eq!(new_track(&t, "1", &none).artist, "Various Artists");
     }
 
     #[test]
     fn years_and_ratings_are_kept_in_range() {
+        let none = ParentInfo::default();
         let mut t = bare("1");
         t.album_year = Some(3000);
         t.user_rating = Some(12.0);
-        let n = new_track(&t, "1", &ParentInfo::default());
+        let n = new_track(&t, "1", &none);
         assert_eq!((n.year, n.rating), (None, Some(10.0)));
         t.album_year = Some(1999);
         t.user_rating = Some(7.5);
-        let n = new_track(&t, "1", &ParentInfo::default());
+        let n = new_track(&t, "1", &none);
         assert_eq!((n.year, n.rating), (Some(1999), Some(7.5)));
+    }
+
+    #[test]
+    fn live_uses_the_album_title_from_the_parent() {
+        let mut t = bare("1");
+        t.title = Some("My Generation".into());
+        let parent = ParentInfo {
+            album_title: Some("Live at Leeds".into()),
+            ..ParentInfo::default()
+        };
+        assert!(new_track(&t, "1", &parent).is_live);
     }
 }

@@ -2,7 +2,7 @@
 //! into arrays, written straight into a byte buffer. Control characters in
 //! strings are escaped, so they survive.
 
-use super::{Piece, SpecialBytes, Writer, push_float, push_int};
+use super::{Piece, Writer, plain_prefix, push_float, push_int};
 
 pub(crate) struct JsonWriter {
     buffer: Vec<u8>,
@@ -114,10 +114,9 @@ pub(crate) fn push_string(buffer: &mut Vec<u8>, value: &str) {
 
 /// Appends `value` escaped for the inside of a JSON string literal.
 fn push_string_content(buffer: &mut Vec<u8>, value: &str) {
-    const SPECIAL: SpecialBytes = SpecialBytes::new(0x20, b"\"\\");
     let mut rest = value.as_bytes();
     loop {
-        let plain = SPECIAL.plain_prefix(rest);
+        let plain = plain_prefix(rest, [b'"', b'\\']);
         buffer.extend_from_slice(&rest[..plain]);
         let Some(&byte) = rest.get(plain) else {
             return;

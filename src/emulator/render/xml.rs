@@ -3,7 +3,7 @@
 //! characters that XML 1.0 forbids become U+FFFD (real servers send them
 //! raw, which breaks strict parsers; see `docs/emulator.md`).
 
-use super::{Piece, SpecialBytes, Writer, push_float, push_int};
+use super::{Piece, Writer, plain_prefix, push_float, push_int};
 
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
@@ -107,11 +107,10 @@ impl Writer for XmlWriter {
 /// breaks become character references (so they survive attribute
 /// normalisation); other forbidden characters become U+FFFD.
 pub(crate) fn push_attribute_value(buffer: &mut Vec<u8>, value: &str) {
-    // 0xEF starts U+FFFE and U+FFFF, which are not XML characters either.
-    const SPECIAL: SpecialBytes = SpecialBytes::new(0x20, b"&<>\"\xef");
     let mut rest = value.as_bytes();
     loop {
-        let plain = SPECIAL.plain_prefix(rest);
+        // 0xEF starts U+FFFE and U+FFFF, which are not XML characters either.
+        let plain = plain_prefix(rest, [b'&', b'<', b'>', b'"', 0xef]);
         buffer.extend_from_slice(&rest[..plain]);
         rest = &rest[plain..];
         let Some(&byte) = rest.first() else {

@@ -161,7 +161,7 @@ pub(crate) async fn metadata(
         w.close("MediaContainer");
         (w.finish(), items.len())
     };
-    shared.count_items(count);
+    shared.serve_items(count).await;
     Ok(document(request.format, body, None))
 }
 
@@ -214,7 +214,7 @@ pub(crate) async fn children(
         };
         (w.finish(), count, page)
     };
-    shared.count_items(count);
+    shared.serve_items(count).await;
     Ok(document(request.format, body, page))
 }
 

@@ -4,7 +4,6 @@
 //! `totalSize` applied.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -38,7 +37,21 @@ pub(crate) async fn section_all(
     Path(key): Path<String>,
     request: PlexRequest,
 ) -> Result<Response, PlexError> {
-    let query = listing_query(&shared, key, &request)?;
+    let query = listing_query(&shared, key, &request, request.param("type"))?;
+    serve_listing(shared, query).await
+}
+
+/// `/library/sections/{key}/albums`: the albums of a music section.
+pub(crate) async fn section_albums(
+    State(shared): State<Arc<Shared>>,
+    Path(key): Path<String>,
+    request: PlexRequest,
+) -> Result<Response, PlexError> {
+    let query = listing_query(&shared, key, &request, Some(TYPE_ALBUM))?;
+    serve_listing(shared, query).await
+}
+
+async fn serve_listing(shared: Arc<Shared>, query: ListingQuery) -> Result<Response, PlexError> {
     let track_page = query.kind == Some(ListKind::Tracks) && query.paging.is_nonempty_page();
     let fault = if track_page {
         shared.fault_state().next_track_page()
@@ -57,7 +70,6 @@ pub(crate) async fn section_all(
         // Only `drop` and `truncated` get here: the page is spoiled, not served.
         return Ok(page_fault::after_render(listed, query.format, hit));
     }
-    shared.count_items(listed.count);
     if track_page && let Some(shift) = faults.shift_per_page {
         shared.catalog_mut().shift(
             &query.section,
@@ -66,7 +78,7 @@ pub(crate) async fn section_all(
             shift.remove as usize,
         );
     }
-    sleep_per_item(faults.item_latency_us, listed.count).await;
+    shared.serve_items(listed.count).await;
     Ok(document(query.format, listed.body, listed.page))
 }
 
@@ -74,13 +86,14 @@ fn listing_query(
     shared: &Shared,
     section: String,
     request: &PlexRequest,
+    requested_type: Option<&str>,
 ) -> Result<ListingQuery, PlexError> {
     let section_kind = shared
         .catalog()
         .section(&section)
         .map(|s| s.kind)
         .ok_or(PlexError::NotFound)?;
-    let kind = list_kind(section_kind, request.param("type"))?;
+    let kind = list_kind(section_kind, requested_type)?;
     let sort = SortSpec::parse(request.param("sort")).map_err(PlexError::BadRequest)?;
     Ok(ListingQuery {
         section,
@@ -198,12 +211,4 @@ fn write_listing_container(w: &mut dyn Writer, section: &Section, kind: Option<L
     w.text("title1", &section.title);
     w.text("title2", title2);
     w.text("viewGroup", view_group);
-}
-
-/// The `item_latency_us` fault: a delay that grows with the page.
-async fn sleep_per_item(micros_per_item: u64, items: usize) {
-    let micros = micros_per_item.saturating_mul(items as u64);
-    if micros > 0 {
-        tokio::time::sleep(Duration::from_micros(micros)).await;
-    }
 }

@@ -106,13 +106,23 @@ impl Shared {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts items sent, and goes offline when `offline_after_items` says so.
-    pub fn count_items(&self, served: usize) {
-        let served = served as u64;
+    /// Accounts for an answer holding `items` items: counts them, goes
+    /// offline when `offline_after_items` says so, and waits
+    /// `item_latency_us` per item.
+    pub async fn serve_items(&self, items: usize) {
+        let served = items as u64;
         self.items_served.fetch_add(served, Ordering::Relaxed);
-        if self.fault_state().count_items(served) {
+        let (offline, micros_per_item) = {
+            let mut state = self.fault_state();
+            (state.count_items(served), state.faults().item_latency_us)
+        };
+        if offline {
             tracing::info!("offline_after_items reached: going offline");
             self.gate.go_offline(Some(OFFLINE_LINGER));
+        }
+        let micros = micros_per_item.saturating_mul(served);
+        if micros > 0 {
+            tokio::time::sleep(Duration::from_micros(micros)).await;
         }
     }
 
@@ -176,6 +186,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/library/sections", get(library::sections))
         .route("/library/sections/", get(library::sections))
         .route("/library/sections/{key}/all", get(listing::section_all))
+        .route(
+            "/library/sections/{key}/albums",
+            get(listing::section_albums),
+        )
         .route("/library/metadata/{ids}", get(library::metadata))
         .route("/library/metadata/{id}/children", get(library::children))
         .route("/playlists", get(playlists::list).post(playlists::create))

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::Shared;
-use super::request::{PlexError, PlexRequest, document};
+use super::request::{PageHeaders, PlexError, PlexRequest, document};
 use crate::emulator::catalog::{Catalog, ItemRef};
 use crate::emulator::model::Playlist;
 use crate::emulator::render::{Format, ItemView, Writer, write_playlist, write_track};
@@ -168,24 +168,29 @@ pub(crate) async fn items(
     request: PlexRequest,
 ) -> Result<Response, PlexError> {
     let key = playlist_key(&id)?;
-    let (body, count) = {
+    let (body, count, page) = {
         let catalog = shared.catalog();
         let playlist = catalog.playlist(key).ok_or(PlexError::NotFound)?;
-        let (start, count) = request.paging.window(playlist.items.len(), None);
+        let total = playlist.items.len();
+        let (start, count) = request.paging.window(total, None);
         let mut w = request.format.writer(count);
         w.open("MediaContainer");
         w.uint("size", count as u64);
-        if request.paging.is_paged() {
-            w.uint("totalSize", playlist.items.len() as u64);
+        let page = request.paging.is_paged().then(|| {
+            w.uint("totalSize", total as u64);
             w.uint("offset", start as u64);
-        }
+            PageHeaders {
+                start,
+                total: Some(total),
+            }
+        });
         write_playlist_container(w.as_mut(), &catalog, playlist);
         write_playlist_tracks(w.as_mut(), &catalog, playlist, start, count);
         w.close("MediaContainer");
-        (w.finish(), count)
+        (w.finish(), count, page)
     };
-    shared.count_items(count);
-    Ok(document(request.format, body, None))
+    shared.serve_items(count).await;
+    Ok(document(request.format, body, page))
 }
 
 fn write_playlist_container(w: &mut dyn Writer, catalog: &Catalog, playlist: &Playlist) {
