@@ -60,6 +60,45 @@ fn password_matches(headers: &HeaderMap, expected: &str) -> bool {
     given.ct_eq(expected.as_bytes()).into()
 }
 
+/// On a loopback-only server, a `Host` that is a DNS name other than
+/// `localhost` means a page whose domain was re-pointed at 127.0.0.1 (DNS
+/// rebinding): the browser would treat it as same-origin, so refuse it.
+pub async fn known_host(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let loopback_only = state
+        .loopback_only
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if loopback_only && !is_local_host(request.headers()) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "host_not_allowed",
+            "this plexcache listens on loopback and answers only to localhost or an IP address",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_local_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        // HTTP/1.0 clients may omit it; browsers never do.
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
 /// Browsers send `Origin` (and `Sec-Fetch-Site`) with cross-site requests;
 /// a state change from another site is refused.
 pub async fn same_origin_writes(
@@ -135,6 +174,27 @@ mod tests {
             ("host", "a"),
             ("sec-fetch-site", "cross-site")
         ])));
+    }
+
+    #[test]
+    fn only_ip_addresses_and_localhost_name_a_loopback_server() {
+        for ok in [
+            "127.0.0.1:5765",
+            "localhost:5765",
+            "LOCALHOST",
+            "[::1]:5765",
+            "10.0.0.2",
+        ] {
+            assert!(is_local_host(&headers(&[("host", ok)])), "{ok}");
+        }
+        for bad in [
+            "evil.example:5765",
+            "127.0.0.1.nip.io",
+            "[evil]:1",
+            "localhost.evil.example",
+        ] {
+            assert!(!is_local_host(&headers(&[("host", bad)])), "{bad}");
+        }
     }
 
     #[test]

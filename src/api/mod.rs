@@ -12,6 +12,7 @@ mod playlists;
 mod settings;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
@@ -47,6 +48,9 @@ pub struct AppState {
     pub state: Arc<RwLock<SyncState>>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+    /// Bound to a loopback address only: then requests must name the host by
+    /// IP or as `localhost` (DNS-rebinding defence).
+    pub loopback_only: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -60,6 +64,7 @@ impl AppState {
             state: Arc::new(RwLock::new(state)),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            loopback_only: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -134,6 +139,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::password,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::known_host,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
@@ -234,6 +243,8 @@ impl Server {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
+        let loopback = self.listener.local_addr()?.ip().is_loopback();
+        state.loopback_only.store(loopback, Ordering::Relaxed);
         lifecycle::start_background(&state);
         let shutdown = state.shutdown.clone();
         let serve =

@@ -105,9 +105,25 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> ApiError {
 
 fn apply(current: &Settings, change: SettingsChange) -> Result<Settings, ApiError> {
     let mut next = current.clone();
+    let token_given = change
+        .plex_token
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty());
     if let Some(url) = change.plex_url {
         let url = url.trim().trim_end_matches('/').to_owned();
         validate_plex_url(&url).map_err(|e| invalid("plex_url", e.to_string()))?;
+        // The stored token is only ever sent to the host it was entered for.
+        if !token_given
+            && current
+                .plex_url
+                .as_deref()
+                .is_some_and(|old| host_of(old) != host_of(&url))
+        {
+            return Err(invalid(
+                "plex_token",
+                "enter the Plex token again for a different server",
+            ));
+        }
         next.plex_url = Some(url);
     }
     if let Some(token) = change.plex_token.filter(|t| !t.trim().is_empty()) {
@@ -150,6 +166,15 @@ fn apply(current: &Settings, change: SettingsChange) -> Result<Settings, ApiErro
         return Err(invalid("plex_token", "a Plex token is needed"));
     }
     Ok(next)
+}
+
+/// Host and port of a URL, to tell servers apart.
+fn host_of(url: &str) -> Option<(String, Option<u16>)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    Some((
+        parsed.host_str()?.to_ascii_lowercase(),
+        parsed.port_or_known_default(),
+    ))
 }
 
 /// Connects with the candidate settings and lists the music sections; each

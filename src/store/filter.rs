@@ -163,16 +163,21 @@ pub struct FilterBody {
     #[serde(default)]
     pub decades: Option<StringList>,
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 10.0)]
     pub min_rating: Option<f64>,
     #[serde(default)]
     pub exclude_live: Option<bool>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub q: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub artist: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1000, maximum = 2100)]
     pub year_from: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 1000, maximum = 2100)]
     pub year_to: Option<i64>,
     #[serde(default)]
     pub played: Option<bool>,

@@ -267,7 +267,10 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
 /// Applies every migration newer than the file's `user_version`.
 fn migrate(path: &Path) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
-    configure_writer(&conn)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Check the version before anything writes: a cache from a newer
+    // plexcache is left exactly as it is (switching it to WAL would
+    // already rewrite its header).
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = schema::MIGRATIONS.len() as i64;
     if version > known {
@@ -276,6 +279,7 @@ fn migrate(path: &Path) -> Result<(), StoreError> {
             known,
         });
     }
+    configure_writer(&conn)?;
     for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

@@ -21,7 +21,7 @@ use crate::store::state::SyncOutcome;
 use crate::store::write::{Committed, ParentKind, now_millis};
 use crate::store::{Store, StoreError};
 
-pub use plan::{PassCheck, check_pass};
+pub use plan::{PageWalk, PassCheck, check_pass};
 pub use progress::{Phase, Progress, ProgressReport};
 use writer::{Batch, WriterHandle};
 
@@ -350,17 +350,13 @@ impl Fetcher<'_> {
         start: u64,
         end: u64,
     ) -> Result<(), SyncError> {
-        let mut offset = start;
-        while offset < end {
-            let want = (end - offset).min(self.page_size);
+        let mut walk = PageWalk::new((start, end), self.page_size);
+        while let Some(want) = walk.want() {
             let page = self
                 .client
-                .parent_page(&section.key, kind, offset, want)
+                .parent_page(&section.key, kind, walk.offset, want)
                 .await?;
-            if page.items.is_empty() {
-                break;
-            }
-            offset += page.items.len() as u64;
+            let more = walk.advance(want, page.items.len() as u64, page.total);
             // Listings show at most three genres: fetch the full records.
             let truncated: Vec<String> = page
                 .items
@@ -373,7 +369,7 @@ impl Fetcher<'_> {
                 let full: Vec<Parent> = self.client.parents_by_keys(keys).await?;
                 send(self.sender, Batch::ParentGenres(full)).await?;
             }
-            if page.total.is_some_and(|t| offset >= t) {
+            if !more {
                 break;
             }
         }
@@ -442,20 +438,21 @@ impl Fetcher<'_> {
         start: u64,
         end: u64,
     ) -> Result<Vec<u64>, SyncError> {
-        let mut offset = start;
+        let mut walk = PageWalk::new((start, end), self.page_size);
         let mut totals = Vec::new();
-        while offset < end {
-            let want = (end - offset).min(self.page_size);
-            let page = self.client.track_page(&section.key, offset, want).await?;
+        while let Some(want) = walk.want() {
+            let page = self
+                .client
+                .track_page(&section.key, walk.offset, want)
+                .await?;
             let got = page.items.len() as u64;
             totals.extend(page.total);
-            if got == 0 {
-                break;
-            }
-            offset += got;
+            let more = walk.advance(want, got, page.total);
             self.progress.advance(got);
-            send(self.sender, Batch::Tracks(section.key.clone(), page.items)).await?;
-            if page.total.is_some_and(|t| offset >= t) {
+            if got > 0 {
+                send(self.sender, Batch::Tracks(section.key.clone(), page.items)).await?;
+            }
+            if !more {
                 break;
             }
         }

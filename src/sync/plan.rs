@@ -14,6 +14,47 @@ pub fn page_ranges(total: Option<u64>, page_size: u64) -> Vec<(u64, u64)> {
     }
 }
 
+/// Walks one page range, deciding after each answer whether to ask again:
+/// servers may cap their page size (ask for the rest), and without a
+/// `totalSize` the end is a page shorter than the server's usual page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageWalk {
+    pub offset: u64,
+    end: u64,
+    page_size: u64,
+    /// The largest page the server has answered so far.
+    largest: u64,
+}
+
+impl PageWalk {
+    pub fn new((start, end): (u64, u64), page_size: u64) -> Self {
+        Self {
+            offset: start,
+            end,
+            page_size: page_size.max(1),
+            largest: 0,
+        }
+    }
+
+    /// How many items to ask for next, or `None` when the range is done.
+    pub fn want(&self) -> Option<u64> {
+        (self.offset < self.end).then(|| (self.end - self.offset).min(self.page_size))
+    }
+
+    /// Takes an answer of `got` items (of `wanted`) with the server's
+    /// `total`; returns whether to ask again.
+    pub fn advance(&mut self, wanted: u64, got: u64, total: Option<u64>) -> bool {
+        let usual = self.largest.max(got);
+        let short = got < wanted.min(usual);
+        self.largest = usual;
+        self.offset += got;
+        match total {
+            Some(total) => got > 0 && self.offset < total && self.offset < self.end,
+            None => got > 0 && !short && self.offset < self.end,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassCheck {
     /// Every track was seen exactly once: commit.
@@ -44,6 +85,29 @@ mod tests {
         assert_eq!(page_ranges(Some(20), 10).len(), 2);
         assert_eq!(page_ranges(None, 10), vec![(0, u64::MAX)]);
         assert_eq!(page_ranges(Some(3), 0).len(), 3);
+    }
+
+    #[test]
+    fn a_walk_asks_for_the_rest_of_capped_pages_and_stops_at_the_end() {
+        // A server capping pages at 100, with a total.
+        let mut walk = PageWalk::new((0, 1000), 1000);
+        assert_eq!(walk.want(), Some(1000));
+        assert!(walk.advance(1000, 100, Some(250)));
+        assert_eq!(walk.want(), Some(900));
+        assert!(walk.advance(900, 100, Some(250)));
+        assert!(!walk.advance(900, 50, Some(250)), "the total is reached");
+        // Without totals: a page shorter than the server's usual one ends it,
+        // even if the library keeps growing at the end.
+        let mut walk = PageWalk::new((0, u64::MAX), 1000);
+        assert!(walk.advance(1000, 100, None));
+        assert!(walk.advance(1000, 100, None));
+        assert!(!walk.advance(1000, 74, None));
+        let mut walk = PageWalk::new((0, u64::MAX), 1000);
+        assert!(!walk.advance(1000, 0, None), "an empty page ends it");
+        // A range ends at its end.
+        let mut walk = PageWalk::new((0, 10), 10);
+        assert!(!walk.advance(10, 10, None));
+        assert_eq!(walk.want(), None);
     }
 
     #[test]

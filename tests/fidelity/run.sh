@@ -8,9 +8,13 @@ cd "$(dirname "$0")/../.."
 tracks="${FIDELITY_TRACKS:-800}"
 token="fidelity-check-token"
 
-python3 -c "import plexapi" 2>/dev/null || python3 -m pip install --quiet plexapi
-cargo build --quiet
-binary="${CARGO_TARGET_DIR:-target}/debug/plexcache"
+python3 -c "import plexapi" 2>/dev/null || python3 -m pip install --quiet "plexapi==4.18.3"
+if [ -n "${PLEXCACHE_BIN:-}" ]; then
+    binary="$PLEXCACHE_BIN"
+else
+    cargo build --quiet
+    binary="${CARGO_TARGET_DIR:-target}/debug/plexcache"
+fi
 
 log="$(mktemp)"
 PLEX_TOKEN="$token" "$binary" emulate --tracks "$tracks" --seed 5 --listen 127.0.0.1:0 >"$log" 2>&1 &

@@ -389,6 +389,12 @@ async fn settings_are_validated_against_plex_before_saving() {
     let (code, body) = put(json!({"plex_url": "http://127.0.0.1:9"})).await;
     assert_eq!(
         (code, body["field"].as_str()),
+        (400, Some("plex_token")),
+        "the stored token is never sent to a new host: {body}"
+    );
+    let (code, body) = put(json!({"plex_url": "http://127.0.0.1:9", "plex_token": TOKEN})).await;
+    assert_eq!(
+        (code, body["field"].as_str()),
         (400, Some("plex_url")),
         "{body}"
     );
@@ -451,5 +457,32 @@ async fn an_unconfigured_server_says_what_is_missing() {
     let (code, settings) = app.get_json("/api/settings").await;
     assert_eq!((code, settings["token_set"].as_bool()), (200, Some(false)));
     assert_eq!(app.get("/").await.status().as_u16(), 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_host_name_is_refused_on_a_loopback_server() {
+    let plex = spawn_plex(300, 8).await;
+    let app = TestApp::spawn(&plex).await;
+    app.wait_idle().await;
+    let port = app.url.rsplit(':').next().unwrap().to_owned();
+    let r = app
+        .http
+        .put(format!("{}/api/settings", app.url))
+        .header("host", format!("evil.example:{port}"))
+        .header("origin", format!("http://evil.example:{port}"))
+        .json(&json!({"plex_url": "http://127.0.0.1:9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = app
+        .http
+        .get(format!("{}/api/library/status", app.url))
+        .header("host", format!("localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     app.stop().await;
 }

@@ -305,3 +305,23 @@ async fn a_new_server_never_serves_the_old_servers_tracks() {
     cache.sync().await.unwrap();
     assert_cache_matches(&cache, &plex.library());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_growing_at_the_end_without_totals_still_ends_the_sync() {
+    let plex = spawn_plex(1_200, 16).await;
+    plex.set_faults(Faults {
+        shift_per_page: Some(Shift { add: 2, remove: 1 }),
+        page_size_cap: Some(100),
+        omit_total_size: true,
+        ..Faults::default()
+    });
+    let cache = Cache::new(&plex);
+    let finished = tokio::time::timeout(Duration::from_secs(60), cache.sync()).await;
+    assert!(
+        finished.is_ok(),
+        "the sync ends even though the server never stops growing"
+    );
+    plex.set_faults(Faults::default());
+    cache.sync().await.unwrap();
+    assert_cache_matches(&cache, &plex.library());
+}
