@@ -218,7 +218,7 @@ fn attach_genres(
     let marks = vec!["?"; rows.len()].join(",");
     let sql = format!(
         "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
-         WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, g.name COLLATE NOCASE"
+         WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, tg.position, g.name COLLATE NOCASE"
     );
     let mut by_track: HashMap<i64, Vec<String>> = HashMap::new();
     let mut stmt = conn.prepare_cached(&sql)?;

@@ -124,4 +124,9 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, name)
     ) WITHOUT ROWID;
     "#,
+    // 2: genres keep the order Plex lists them in (the first is the main one).
+    r#"
+    ALTER TABLE parent_genres ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE track_genres ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

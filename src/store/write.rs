@@ -146,13 +146,14 @@ impl LibraryWriter {
         self.conn
             .prepare_cached("DELETE FROM parent_genres WHERE parent_key = ?1")?
             .execute([rating_key])?;
-        for genre in genres {
+        for (position, genre) in genres.iter().enumerate() {
             let id = self.genre_id(genre)?;
             self.conn
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO parent_genres (parent_key, genre_id) VALUES (?1, ?2)",
+                    "INSERT OR IGNORE INTO parent_genres (parent_key, genre_id, position)
+                     VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![rating_key, id])?;
+                .execute(params![rating_key, id, position as i64])?;
         }
         Ok(())
     }
@@ -247,13 +248,14 @@ impl LibraryWriter {
 
     fn add_track_genres(&mut self, id: i64, t: &NewTrack<'_>) -> Result<(), StoreError> {
         if !t.genres.is_empty() {
-            for genre in t.genres {
+            for (position, genre) in t.genres.iter().enumerate() {
                 let genre_id = self.genre_id(genre)?;
                 self.conn
                     .prepare_cached(
-                        "INSERT OR IGNORE INTO track_genres (track_id, genre_id) VALUES (?1, ?2)",
+                        "INSERT OR IGNORE INTO track_genres (track_id, genre_id, position)
+                         VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![id, genre_id])?;
+                    .execute(params![id, genre_id, position as i64])?;
             }
             return Ok(());
         }
@@ -261,8 +263,8 @@ impl LibraryWriter {
             let inherited = self
                 .conn
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO track_genres (track_id, genre_id)
-                     SELECT ?1, genre_id FROM parent_genres WHERE parent_key = ?2",
+                    "INSERT OR IGNORE INTO track_genres (track_id, genre_id, position)
+                     SELECT ?1, genre_id, position FROM parent_genres WHERE parent_key = ?2",
                 )?
                 .execute(params![id, parent])?;
             if inherited > 0 {
