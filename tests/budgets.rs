@@ -226,8 +226,12 @@ fn every_filter_is_served_by_an_index() {
     let conn = open();
     let genre = "t.id IN (SELECT track_id FROM track_genres WHERE genre_id IN (?,?))";
     let text = "t.id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)";
-    let artist = "(t.artist = ? COLLATE NOCASE OR t.album_artist = ? COLLATE NOCASE)";
+    let artist = "t.id IN (SELECT id FROM tracks WHERE artist = ? COLLATE NOCASE
+                      UNION SELECT id FROM tracks WHERE album_artist = ? COLLATE NOCASE)";
     let live = "t.is_live = 0";
+    // With a selective filter (genres, text, artist) the store keeps the live
+    // flag out of index selection, as on pages.
+    let live_aside = "+t.is_live = 0";
     // (what, clauses, the column an index must cover).
     let cases: &[(&str, &[&str], &str)] = &[
         ("live flag only", &[live], "is_live"),
@@ -256,7 +260,7 @@ fn every_filter_is_served_by_an_index() {
     }
 
     // Genres: the (genre_id, track_id) index answers the sub-select.
-    let plan_genres = plan(&conn, &count_sql(&[genre, live]));
+    let plan_genres = plan(&conn, &count_sql(&[genre, live_aside]));
     if !plan_genres
         .iter()
         .any(|l| l.contains("track_genres") && l.contains("INDEX") && l.contains("genre_id="))
@@ -268,7 +272,7 @@ fn every_filter_is_served_by_an_index() {
     }
 
     // Text: the full-text index, then rows by id.
-    let plan_text = plan(&conn, &count_sql(&[text, live]));
+    let plan_text = plan(&conn, &count_sql(&[text, live_aside]));
     if !plan_text
         .iter()
         .any(|l| l.contains("tracks_fts VIRTUAL TABLE"))
@@ -280,7 +284,7 @@ fn every_filter_is_served_by_an_index() {
     }
 
     // Artist: one index per side of the OR (track artist, album artist).
-    let plan_artist = plan(&conn, &count_sql(&[artist, live]));
+    let plan_artist = plan(&conn, &count_sql(&[artist, live_aside]));
     if scans_the_table(&plan_artist)
         || !uses_index_on(&conn, &plan_artist, "artist", true)
         || !uses_index_on(&conn, &plan_artist, "album_artist", true)

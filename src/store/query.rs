@@ -268,8 +268,8 @@ pub fn rfc3339(unix: i64) -> Option<String> {
         .ok()
 }
 
-/// What a WHERE clause is for: the query planner needs a nudge for sorted
-/// pages.
+/// What a WHERE clause is for: the query planner needs a nudge, so plans do
+/// not depend on table statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     /// Counting (or sampling ids): any index will do, the narrow covering one best.
@@ -307,9 +307,15 @@ fn compile(conn: &Connection, filter: &Filter, purpose: Purpose) -> Result<SqlWh
         w.push("t.rating >= ?", [Value::Real(rating)]);
     }
     if filter.exclude_live {
+        // The live flag matches most rows: it may lead an index only for a
+        // count over the numeric filters, where the narrow covering index
+        // starting with it is the fastest path. Otherwise `+` keeps it from
+        // steering the planner away from a more selective index.
+        let selective =
+            !filter.genres.is_empty() || filter.text.is_some() || filter.artist.is_some();
         let term = match purpose {
-            Purpose::Count => "t.is_live = 0",
-            Purpose::Rows => "+t.is_live = 0",
+            Purpose::Count if !selective => "t.is_live = 0",
+            _ => "+t.is_live = 0",
         };
         w.push(term, []);
     }
@@ -321,7 +327,9 @@ fn compile(conn: &Connection, filter: &Filter, purpose: Purpose) -> Result<SqlWh
     }
     if let Some(artist) = &filter.artist {
         w.push(
-            "(t.artist = ? COLLATE NOCASE OR t.album_artist = ? COLLATE NOCASE)",
+            // A union of two index searches: a plain OR may be planned as a scan.
+            "t.id IN (SELECT id FROM tracks WHERE artist = ? COLLATE NOCASE
+                      UNION SELECT id FROM tracks WHERE album_artist = ? COLLATE NOCASE)",
             [Value::Text(artist.clone()), Value::Text(artist.clone())],
         );
     }

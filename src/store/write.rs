@@ -412,6 +412,4 @@ INSERT INTO stats_cache (kind, name, count)
 INSERT INTO stats_cache (kind, name, count)
     SELECT 'decade', (year / 10 * 10) || 's', count(*) FROM tracks WHERE year IS NOT NULL GROUP BY year / 10;
 UPDATE sync_state SET track_count = (SELECT count(*) FROM tracks) WHERE id = 1;
-PRAGMA analysis_limit = 1000;
-ANALYZE;
 "#;
