@@ -220,14 +220,20 @@ async fn bad_input_gets_a_4xx_json_error_never_a_500() {
         ("/api/playlists", "{\"title\": \"x\"}".to_string()),
     ];
     for (path, body) in posts {
-        let r = app
+        let sent = app
             .http
             .post(format!("{}{path}", app.url))
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
-            .await
-            .unwrap();
+            .await;
+        let r = match sent {
+            Ok(r) => r,
+            // The server answers 413 from the length alone and may close the
+            // connection before the 10 MB are written: refused either way.
+            Err(e) if body.len() > 1024 * 1024 && e.is_request() => continue,
+            Err(e) => panic!("{path}: {e}"),
+        };
         let code = r.status().as_u16();
         let json: serde_json::Value = r.json().await.unwrap_or_default();
         assert!(
