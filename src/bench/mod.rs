@@ -243,11 +243,9 @@ fn sync_budgets(n: usize) -> (Option<f64>, Option<f64>) {
     }
 }
 
-/// A running emulator with its library's size.
+/// A running emulator.
 struct Plex {
     handle: EmulatorHandle,
-    /// Artists, albums and tracks: the items of a full listing.
-    listed_items: u64,
 }
 
 impl Bench {
@@ -341,16 +339,11 @@ impl Bench {
         say(format!("generating a library of {} tracks", size_label(n)));
         let seed = self.config.seed;
         let library = tokio::task::spawn_blocking(move || Library::generate(n, seed)).await?;
-        let listed_items =
-            (library.artists.len() + library.albums.len() + library.tracks.len()) as u64;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let handle = emulator::start(listener, EmulatorConfig::new(library, TOKEN))
             .await
             .context("cannot start the emulator")?;
-        Ok(Plex {
-            handle,
-            listed_items,
-        })
+        Ok(Plex { handle })
     }
 
     /// `runs` syncs, each into a fresh data directory; the last one is kept
@@ -888,15 +881,15 @@ impl Bench {
         let mut figures = Vec::new();
         for r in 0..self.runs() {
             let data_dir = dir.join(format!("run-{r}"));
-            let before = plex.handle.stats().requests;
+            let before = plex.handle.stats();
             let run = self
                 .sync_child(plex, &data_dir, &dir, &format!("slow-{r}"))
                 .await?;
-            let requests = plex.handle.stats().requests.saturating_sub(before);
+            let after = plex.handle.stats();
             let slow = SlowSync::new(
                 &run,
-                requests,
-                plex.listed_items,
+                after.requests.saturating_sub(before.requests),
+                after.items_served.saturating_sub(before.items_served),
                 SLOW_LATENCY_MS,
                 SLOW_ITEM_LATENCY_US,
                 self.concurrency,

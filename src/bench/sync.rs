@@ -88,7 +88,7 @@ static PHASE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(connected|artists and albums read|tracks read)\s+ms=(\d+)").ok()
 });
 static SAVING: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r#"saving\s+step="?([^" ]+)"?\s+ms=(\d+)"#).ok());
+    LazyLock::new(|| Regex::new(r#"saving\s+step=("(?:[^"\\]|\\.)*"|\S+)\s+ms=(\d+)"#).ok());
 static ANSI: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").ok());
 
 /// "synced 101234 tracks from NAME in 2.3 s (...)" → (101234, 2.3).
@@ -126,10 +126,23 @@ fn parse_saving(log: &str) -> BTreeMap<String, u64> {
             c.get(1),
             c.get(2).and_then(|m| m.as_str().parse::<u64>().ok()),
         ) {
-            *steps.entry(step.as_str().to_owned()).or_insert(0) += ms;
+            *steps.entry(step_name(step.as_str())).or_insert(0) += ms;
         }
     }
     steps
+}
+
+/// `"cleanup"` → `cleanup`; `"CREATE INDEX IF NOT EXISTS tracks_title ON …"`
+/// → `index tracks_title`.
+fn step_name(raw: &str) -> String {
+    let text = raw.trim_matches('"');
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        ["CREATE", "INDEX", "IF", "NOT", "EXISTS", name, ..] | ["CREATE", "INDEX", name, ..] => {
+            format!("index {name}")
+        }
+        _ => words.join(" ").chars().take(60).collect(),
+    }
 }
 
 fn strip_ansi(text: &str) -> String {
@@ -148,8 +161,9 @@ pub struct SlowSync {
     pub fetch_s: Option<f64>,
     /// Requests the emulator answered during the sync.
     pub requests: u64,
-    /// Items in listing answers (the ones with per-item latency).
-    pub listed_items: u64,
+    /// Items (artists, albums, tracks) in the answers, each delayed by the
+    /// per-item latency.
+    pub items: u64,
     /// Injected latency summed over all requests: what the server needs
     /// to answer them one after another.
     pub serial_s: f64,
@@ -166,13 +180,13 @@ impl SlowSync {
     pub fn new(
         run: &SyncRun,
         requests: u64,
-        listed_items: u64,
+        items: u64,
         latency_ms: u64,
         item_latency_us: u64,
         concurrency: usize,
     ) -> SlowSync {
-        let serial_s = requests as f64 * latency_ms as f64 / 1e3
-            + listed_items as f64 * item_latency_us as f64 / 1e6;
+        let serial_s =
+            requests as f64 * latency_ms as f64 / 1e3 + items as f64 * item_latency_us as f64 / 1e6;
         let floor_s = serial_s / concurrency.max(1) as f64;
         let fetch_s = run.fetch_s();
         let measured = fetch_s.unwrap_or(run.wall_s);
@@ -180,7 +194,7 @@ impl SlowSync {
             wall_s: run.wall_s,
             fetch_s,
             requests,
-            listed_items,
+            items,
             serial_s,
             floor_s,
             ratio: measured / floor_s.max(1e-9),
@@ -202,11 +216,14 @@ mod tests {
         let log = "2026-01-01T00:00:00Z DEBUG plexcache::sync: connected ms=12\n\
                    2026-01-01T00:00:00Z DEBUG plexcache::sync: tracks read ms=1500\n\
                    2026-01-01T00:00:00Z DEBUG plexcache::store::write: saving step=\"indexes\" ms=300\n\
-                   \x1b[2m2026\x1b[0m DEBUG plexcache::store::write: saving step=\"indexes\" ms=5\n";
+                   \x1b[2m2026\x1b[0m DEBUG plexcache::store::write: saving step=\"indexes\" ms=5\n\
+                   2026 DEBUG plexcache::store::write: saving step=\"CREATE INDEX IF NOT EXISTS tracks_title ON tracks (title COLLATE NOCASE)\" ms=40\n";
         let log = strip_ansi(log);
         let phases = parse_phases(&log);
         assert_eq!(phases.get("tracks read"), Some(&1500));
         assert_eq!(phases.get("connected"), Some(&12));
-        assert_eq!(parse_saving(&log).get("indexes"), Some(&305));
+        let saving = parse_saving(&log);
+        assert_eq!(saving.get("indexes"), Some(&305));
+        assert_eq!(saving.get("index tracks_title"), Some(&40));
     }
 }
