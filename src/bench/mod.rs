@@ -128,6 +128,7 @@ struct Bench {
 pub async fn run(config: Config) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut machine = report::machine();
+    let cpu_start = report::cpu_snapshot();
     let (git_commit, git_dirty) = report::git();
     let root = tempfile::Builder::new()
         .prefix("plexcache-bench-")
@@ -171,17 +172,19 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
     }
     rows.sort_by_key(|r| r.tracks);
     machine.load_average_end = report::load_average();
-    let cores = machine.cores as f64;
-    let busiest = [machine.load_average_start, machine.load_average_end]
-        .into_iter()
-        .flatten()
-        .map(|l| l[0])
-        .fold(0.0, f64::max);
-    if busiest > cores * 0.75 {
-        bench.notes.push(format!(
-            "the 1-minute load average reached {busiest:.2} on {cores} cores (the benchmark itself \
-             adds about 1–2): other work probably competed for the CPU, so timings may be inflated"
-        ));
+    if let (Some(a), Some(b)) = (cpu_start, report::cpu_snapshot()) {
+        let other = ((b.machine_busy_s - a.machine_busy_s) - (b.own_s - a.own_s)).max(0.0);
+        let capacity = machine.cores as f64 * started.elapsed().as_secs_f64();
+        let share = other / capacity.max(1e-9);
+        machine.other_cpu_s = Some(other);
+        machine.other_cpu_share = Some(share);
+        if share > 0.1 {
+            bench.notes.push(format!(
+                "other processes used {:.0}% of the machine's CPU while the benchmark ran: \
+                 timings are probably inflated",
+                share * 100.0
+            ));
+        }
     }
     bench.notes.push(
         "query rows marked \"in-process\" time the Store call alone (server-side); \"HTTP\" rows time \

@@ -48,6 +48,13 @@ pub struct Machine {
     /// load above the core count means other work competed for the CPU.
     pub load_average_start: Option<[f64; 3]>,
     pub load_average_end: Option<[f64; 3]>,
+    /// CPU time other processes used while the benchmark ran (all CPU time
+    /// of the machine minus the benchmark's own and its children's), and
+    /// that as a share of the machine's capacity over the run (0–1).
+    #[serde(default)]
+    pub other_cpu_s: Option<f64>,
+    #[serde(default)]
+    pub other_cpu_share: Option<f64>,
 }
 
 /// A budget: the measured `value` must be `<=` or `>=` `limit`.
@@ -283,9 +290,16 @@ impl Report {
             l.map(|[a, b, c]| format!("{a:.2} {b:.2} {c:.2}"))
                 .unwrap_or_else(|| "?".into())
         };
+        let others = match (m.other_cpu_share, m.other_cpu_s) {
+            (Some(share), Some(s)) => format!(
+                "; other processes used {:.0}% of the CPU during the run ({s:.0} CPU-seconds)",
+                share * 100.0
+            ),
+            _ => String::new(),
+        };
         format!(
             "plexcache {} ({} build), commit {commit}, {}; `{}`  \n\
-             {} cores, {}, {} MB RAM, Linux {}; load average {} at start, {} at end  \n\
+             {} cores, {}, {} MB RAM, Linux {}; load average {} at start, {} at end{others}  \n\
              {} runs per case{}, seed {}, sync concurrency {} and page size {}; {:.0} s in all",
             self.plexcache_version,
             self.build_profile,
@@ -560,7 +574,51 @@ pub fn machine() -> Machine {
             .map(|s| s.trim().to_owned()),
         load_average_start: load_average(),
         load_average_end: None,
+        other_cpu_s: None,
+        other_cpu_share: None,
     }
+}
+
+/// Busy CPU time of the whole machine and of this process with its
+/// reaped children, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSnapshot {
+    pub machine_busy_s: f64,
+    pub own_s: f64,
+}
+
+/// From `/proc/stat` (user, nice, system, irq, softirq, steal) and
+/// `getrusage`; `None` when either is unavailable.
+pub fn cpu_snapshot() -> Option<CpuSnapshot> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let busy_ticks: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|i| fields.get(*i))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks_per_s <= 0 {
+        return None;
+    }
+    let usage = |who| {
+        // SAFETY: rusage is plain old data; getrusage only writes into it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is valid for writes; `who` is a valid selector.
+        let ok = unsafe { libc::getrusage(who, &mut usage) } == 0;
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        ok.then(|| seconds(usage.ru_utime) + seconds(usage.ru_stime))
+    };
+    Some(CpuSnapshot {
+        machine_busy_s: busy_ticks as f64 / ticks_per_s as f64,
+        own_s: usage(libc::RUSAGE_SELF)? + usage(libc::RUSAGE_CHILDREN)?,
+    })
 }
 
 pub fn load_average() -> Option<[f64; 3]> {

@@ -10,25 +10,23 @@ use anyhow::Context;
 
 use crate::bench::{self, Config, report};
 
-const ABOUT: &str = "Measure sync and query speed against the performance budgets";
-
-const LONG_ABOUT: &str = "\
-Measure sync and query speed against the performance budgets.
-
+/// Shown under the options (the one-line description comes from the
+/// subcommand list).
+const AFTER_HELP: &str = "\
 Starts the Plex emulator with generated libraries, runs every case several
 times (syncs and the server as child processes of this binary, so their time
 and peak memory are theirs alone) and writes report.json and report.md to
---out; the Markdown table is printed too. A full run takes several minutes.
+--out; the Markdown table is printed too. A full run takes 10-20 minutes.
 
 Run it from a release build, on an otherwise idle machine:
 
-    cargo build --release && target/release/plexcache bench
+    cargo build --release && target/release/plexcache bench    (or bench/run)
 
 A debug build is refused: its figures say nothing about the budgets.
-Compare two reports (B/A per row) with --compare OLD.json NEW.json.";
+BENCHMARKS.md describes every case and metric.";
 
 #[derive(Debug, clap::Args)]
-#[command(about = ABOUT, long_about = LONG_ABOUT)]
+#[command(after_help = AFTER_HELP)]
 pub struct BenchArgs {
     /// Small version for CI-like use: 20k tracks instead of 100k, no 1M
     /// library, fewer queries, shorter load runs.
