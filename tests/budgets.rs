@@ -5,8 +5,9 @@
 //!   emulator; its peak resident memory (which noise hardly moves) must stay
 //!   within the 60 MB budget of a 100k sync, and its wall time under a bound
 //!   loose enough to catch only gross regressions;
-//! - `EXPLAIN QUERY PLAN` on the synced file shows every filter and sort
-//!   served by the index meant for it, not by a scan of the whole table.
+//! - `EXPLAIN QUERY PLAN` of every statement a query runs on the synced file
+//!   shows the index meant for it, never a scan of the whole table, and the
+//!   in-memory filter columns take a bounded number of bytes per track.
 //!
 //! The timings themselves are measured by `plexcache bench` (BENCHMARKS.md).
 
@@ -16,8 +17,7 @@ use std::time::Duration;
 
 use plexcache::bench::child::{ChildRun, plexcache_command, run_measured};
 use plexcache::emulator::{self, EmulatorConfig, Library};
-use plexcache::store::Sort;
-use rusqlite::Connection;
+use plexcache::store::{Filter, QueryPlan, Sort, Store};
 
 const TRACKS: usize = 20_000;
 const TOKEN: &str = "budget-check-token";
@@ -120,224 +120,134 @@ fn a_20k_sync_stays_within_the_memory_budget() {
 }
 
 // ---------------------------------------------------------------------------
-// Query plans.
+// Query work.
 //
-// `store::query` compiles a filter into a WHERE clause privately, so the
-// clauses below are written the same way by hand (`Sort::order_by` is
-// public and used as is). Keep them in step with `compile` in
-// src/store/query.rs: counts use the terms as they are, sorted pages keep the
-// live flag out of index selection (`+t.is_live = 0`).
+// Counts, pages and samples scan the in-memory filter columns; SQLite only
+// answers the text and artist terms, looks up the rows shown and builds sort
+// orders. Each of those statements must use the index meant for it, never a
+// scan of the whole table, and the columns must stay compact.
 
-const TRACK_COLUMNS: &str =
-    "t.rating_key, t.title, t.artist, t.album_artist, t.album, t.album_key, t.artist_key,
-    t.disc, t.track, t.duration_ms, t.year, t.id, t.rating, t.play_count, t.last_played_at,
-    t.added_at, t.updated_at, t.is_live, t.section";
-
-fn open() -> Connection {
+fn store() -> Store {
     let path = synced().data_dir.join("library_cache.db");
-    match Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) {
-        Ok(conn) => conn,
+    match Store::open(&path) {
+        Ok((store, _)) => store,
         Err(e) => panic!("cannot open {}: {e}", path.display()),
     }
 }
 
-/// The detail lines of `EXPLAIN QUERY PLAN`, with `?` bound to NULL.
-fn plan(conn: &Connection, sql: &str) -> Vec<String> {
-    let mut stmt = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let params = stmt.parameter_count();
-    let nulls = vec![rusqlite::types::Value::Null; params];
-    let lines: Vec<String> = stmt
-        .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
-        .and_then(|rows| rows.collect())
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    // Shown with --nocapture, and with the output of a failing test.
-    eprintln!(
-        "{}\n  -> {}",
-        sql.split_whitespace().collect::<Vec<_>>().join(" "),
-        lines.join(" | ")
-    );
-    lines
-}
-
-fn where_sql(clauses: &[&str]) -> String {
-    if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
+fn plans() -> Vec<QueryPlan> {
+    let plans = store()
+        .query_plans()
+        .unwrap_or_else(|e| panic!("plans: {e}"));
+    for p in &plans {
+        // Shown with --nocapture, and with the output of a failing test.
+        eprintln!(
+            "{}: {}\n  -> {}",
+            p.statement,
+            p.sql.split_whitespace().collect::<Vec<_>>().join(" "),
+            p.plan.join(" | ")
+        );
     }
+    plans
 }
 
-fn count_sql(clauses: &[&str]) -> String {
-    format!("SELECT count(*) FROM tracks t {}", where_sql(clauses))
+fn plan_of<'a>(plans: &'a [QueryPlan], statement: &str) -> &'a [String] {
+    plans
+        .iter()
+        .find(|p| p.statement == statement)
+        .map(|p| p.plan.as_slice())
+        .unwrap_or_else(|| panic!("no plan for {statement}"))
 }
 
-fn page_sql(clauses: &[&str], sort: Sort) -> String {
-    format!(
-        "SELECT {TRACK_COLUMNS} FROM tracks t {} ORDER BY {} LIMIT ? OFFSET ?",
-        where_sql(clauses),
-        sort.order_by()
-    )
-}
-
-/// Index names a plan uses on `tracks` (alias `t`) or `track_genres`.
-fn indexes(plan: &[String]) -> Vec<String> {
-    plan.iter()
-        .filter_map(|line| {
-            let (_, rest) = line.split_once(" INDEX ")?;
-            Some(rest.split_whitespace().next()?.to_owned())
-        })
-        .collect()
-}
-
-/// Columns of an index, in order.
-fn columns(conn: &Connection, index: &str) -> Vec<String> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
-        .unwrap_or_else(|e| panic!("{e}"));
-    stmt.query_map([index], |r| r.get::<_, Option<String>>(0))
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
-/// A plain `SCAN t` reads every row of the table.
-fn scans_the_table(plan: &[String]) -> bool {
-    plan.iter().any(|l| l.trim() == "SCAN t")
-}
-
-/// Some index used by the plan has `column` (first, when `leading`).
-fn uses_index_on(conn: &Connection, plan: &[String], column: &str, leading: bool) -> bool {
-    indexes(plan).iter().any(|index| {
-        let cols = columns(conn, index);
-        if leading {
-            cols.first().is_some_and(|c| c == column)
-        } else {
-            cols.iter().any(|c| c == column)
-        }
+/// A plain `SCAN` of a table reads every row of it.
+fn scans_a_table(plan: &[String]) -> bool {
+    plan.iter().any(|l| {
+        let l = l.trim();
+        l.starts_with("SCAN ") && !l.contains(" INDEX ")
     })
 }
 
 #[test]
-fn every_filter_is_served_by_an_index() {
-    let conn = open();
-    let genre = "t.id IN (SELECT track_id FROM track_genres WHERE genre_id IN (?,?))";
-    let text = "t.id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)";
-    let artist = "t.id IN (SELECT id FROM tracks WHERE artist = ? COLLATE NOCASE
-                      UNION SELECT id FROM tracks WHERE album_artist = ? COLLATE NOCASE)";
-    let live = "t.is_live = 0";
-    // With a selective filter (genres, text, artist) the store keeps the live
-    // flag out of index selection, as on pages.
-    let live_aside = "+t.is_live = 0";
-    // (what, clauses, the column an index must cover).
-    let cases: &[(&str, &[&str], &str)] = &[
-        ("live flag only", &[live], "is_live"),
-        ("one decade", &["(t.year BETWEEN ? AND ?)", live], "year"),
-        (
-            "two decades",
-            &["(t.year BETWEEN ? AND ? OR t.year BETWEEN ? AND ?)", live],
-            "year",
-        ),
-        ("minimum rating", &["t.rating >= ?", live], "rating"),
-        ("year range", &["t.year >= ?", "t.year <= ?", live], "year"),
-        ("played", &["t.play_count > 0", live], "play_count"),
-        ("never played", &["t.play_count = 0", live], "play_count"),
-        ("added since", &["t.added_at >= ?", live], "added_at"),
-        ("rating, live included", &["t.rating >= ?"], "rating"),
-    ];
+fn every_statement_a_query_runs_uses_its_index() {
+    let plans = plans();
     let mut failures = Vec::new();
-    for (what, clauses, column) in cases {
-        let sql = count_sql(clauses);
-        let plan = plan(&conn, &sql);
-        if scans_the_table(&plan) || !uses_index_on(&conn, &plan, column, false) {
-            failures.push(format!(
-                "count, {what}: expected an index holding {column}; plan: {plan:?}"
-            ));
+    let mut expect = |statement: &str, ok: &dyn Fn(&[String]) -> bool, what: &str| {
+        let plan = plan_of(&plans, statement);
+        if scans_a_table(plan) || !ok(plan) {
+            failures.push(format!("{statement}: expected {what}; plan: {plan:?}"));
         }
-    }
-
-    // Genres: the (genre_id, track_id) index answers the sub-select.
-    let plan_genres = plan(&conn, &count_sql(&[genre, live_aside]));
-    if !plan_genres
-        .iter()
-        .any(|l| l.contains("track_genres") && l.contains("INDEX") && l.contains("genre_id="))
-        || !uses_index_on(&conn, &plan_genres, "genre_id", true)
-    {
-        failures.push(format!(
-            "count, genres: expected a search of track_genres by genre_id; plan: {plan_genres:?}"
-        ));
-    }
-
-    // Text: the full-text index, then rows by id.
-    let plan_text = plan(&conn, &count_sql(&[text, live_aside]));
-    if !plan_text
-        .iter()
-        .any(|l| l.contains("tracks_fts VIRTUAL TABLE"))
-        || scans_the_table(&plan_text)
-    {
-        failures.push(format!(
-            "count, text: expected the tracks_fts index and no table scan; plan: {plan_text:?}"
-        ));
-    }
-
-    // Artist: one index per side of the OR (track artist, album artist).
-    let plan_artist = plan(&conn, &count_sql(&[artist, live_aside]));
-    if scans_the_table(&plan_artist)
-        || !uses_index_on(&conn, &plan_artist, "artist", true)
-        || !uses_index_on(&conn, &plan_artist, "album_artist", true)
-    {
-        failures.push(format!(
-            "count, artist: expected indexes led by artist and album_artist; plan: {plan_artist:?}"
-        ));
-    }
-
-    // The same filters on a sorted page never read the whole table either.
-    let page_live = "+t.is_live = 0";
-    for (what, clauses) in [
-        ("genres", vec![genre, page_live]),
-        ("text", vec![text, page_live]),
-        ("artist", vec![artist, page_live]),
-    ] {
-        let plan = plan(&conn, &page_sql(&clauses, Sort::default()));
-        if scans_the_table(&plan) {
-            failures.push(format!("page, {what}: table scan; plan: {plan:?}"));
-        }
-    }
+    };
+    let has = |needle: &'static str| move |plan: &[String]| plan.iter().any(|l| l.contains(needle));
+    expect(
+        "library version",
+        &has("INTEGER PRIMARY KEY"),
+        "a search by the primary key",
+    );
+    expect(
+        "genre by name",
+        &has("INDEX"),
+        "the unique index on the name",
+    );
+    expect(
+        "text search",
+        &has("VIRTUAL TABLE INDEX"),
+        "the full-text index",
+    );
+    expect(
+        "artist",
+        &|plan| {
+            plan.iter().any(|l| l.contains("INDEX tracks_artist"))
+                && plan.iter().any(|l| l.contains("INDEX tracks_album_artist"))
+        },
+        "the artist and album-artist indexes",
+    );
+    expect(
+        "rows by id",
+        &has("SEARCH t USING INTEGER PRIMARY KEY"),
+        "rowid searches",
+    );
+    expect(
+        "genres of rows",
+        &|plan| {
+            plan.iter()
+                .any(|l| l.contains("SEARCH tg USING PRIMARY KEY"))
+                && plan
+                    .iter()
+                    .any(|l| l.contains("SEARCH g USING INTEGER PRIMARY KEY"))
+        },
+        "primary-key searches of track_genres and genres",
+    );
+    expect(
+        "default sort order",
+        &|plan| {
+            plan.iter().any(|l| l.contains("INDEX tracks_artist"))
+                && !plan.iter().any(|l| l.contains("TEMP B-TREE"))
+        },
+        "a walk of tracks_artist without a sort",
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
-fn every_sort_order_walks_an_index() {
-    let conn = open();
-    let mut failures = Vec::new();
-    for field in [
-        "title",
-        "artist",
-        "album",
-        "year",
-        "rating",
-        "duration",
-        "added",
-        "plays",
-        "last_played",
-    ] {
-        for order in ["asc", "desc"] {
-            let sort = match Sort::parse(Some(field), Some(order)) {
-                Ok(sort) => sort,
-                Err(e) => panic!("{field} {order}: {e}"),
-            };
-            // The page's default filter: live recordings left out.
-            let plan = plan(&conn, &page_sql(&["+t.is_live = 0"], sort));
-            let sorts = plan.iter().any(|l| l.contains("TEMP B-TREE FOR ORDER BY"));
-            if sorts || scans_the_table(&plan) {
-                failures.push(format!(
-                    "page sorted by {field} {order}: expected an index walk without a sort; plan: {plan:?}"
-                ));
-            }
-        }
+fn the_filter_columns_stay_compact() {
+    let store = store();
+    let sort = match Sort::parse(Some("title"), Some("desc")) {
+        Ok(sort) => sort,
+        Err(e) => panic!("{e}"),
+    };
+    // Loads the columns and two sort orders (the default one and title).
+    if let Err(e) = store
+        .warm()
+        .and_then(|()| store.tracks(&Filter::default(), sort, 0, 10).map(|_| ()))
+    {
+        panic!("query: {e}");
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let per_track = store.filter_memory_bytes() as f64 / TRACKS as f64;
+    eprintln!("filter columns: {per_track:.1} bytes per track");
+    // About 40 bytes of columns and genres plus 4 per sort order in use.
+    assert!(per_track > 20.0, "the columns were not loaded");
+    assert!(
+        per_track <= 56.0,
+        "the filter columns take {per_track:.1} bytes per track (budget 56)"
+    );
 }

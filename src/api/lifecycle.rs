@@ -28,8 +28,9 @@ pub struct PlexProbe {
     pub sections: Vec<Section>,
 }
 
-/// Starts the probe and the staleness timer.
+/// Starts the probe and the staleness timer, and loads the filter columns.
 pub fn start_background(state: &AppState) {
+    warm_store(state);
     let probe_state = state.clone();
     state.tasks.spawn(async move {
         let interval = probe_interval();
@@ -136,4 +137,16 @@ pub fn spawn_sync(state: &AppState) -> Result<bool, SyncError> {
         task_state.refresh_state();
     });
     Ok(blocking)
+}
+
+/// Loads the in-memory filter columns of the library now rather than on the
+/// first query's time, and has every sync prepare them before it commits.
+fn warm_store(state: &AppState) {
+    let store = state.store().clone();
+    store.build_filter_columns_before_commit();
+    state.tasks.spawn_blocking(move || {
+        if let Err(e) = store.warm() {
+            tracing::warn!(error = %e, "cannot load the filter columns ahead of the first query");
+        }
+    });
 }

@@ -247,8 +247,23 @@ fn sync_budgets(n: usize) -> (Option<f64>, Option<f64>) {
 }
 
 /// A running emulator.
+/// The emulator, on a runtime of its own: it stands for Plex, another
+/// process, so it must compete with plexcache for the CPU as a process
+/// would, not by queueing on the API server's async threads.
 struct Plex {
     handle: EmulatorHandle,
+    _runtime: OwnRuntime,
+}
+
+/// A runtime that may be dropped from async code (it stops in the background).
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Bench {
@@ -342,11 +357,24 @@ impl Bench {
         say(format!("generating a library of {} tracks", size_label(n)));
         let seed = self.config.seed;
         let library = tokio::task::spawn_blocking(move || Library::generate(n, seed)).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let handle = emulator::start(listener, EmulatorConfig::new(library, TOKEN))
-            .await
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("emulator")
+            .enable_all()
+            .build()?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let handle = runtime
+            .spawn(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                emulator::start(listener, EmulatorConfig::new(library, TOKEN)).await
+            })
+            .await?
             .context("cannot start the emulator")?;
-        Ok(Plex { handle })
+        Ok(Plex {
+            handle,
+            _runtime: OwnRuntime(Some(runtime)),
+        })
     }
 
     /// `runs` syncs, each into a fresh data directory; the last one is kept

@@ -1,8 +1,8 @@
 //! Filters and sort orders over the cached library, parsed from text
-//! (query parameters, CLI flags) with an error naming the bad value, and
-//! compiled to SQL with bound parameters only.
+//! (query parameters, CLI flags, JSON bodies) with an error naming the bad
+//! value. Sort orders become SQL (fixed text, no user input); the text
+//! search becomes an FTS5 query of quoted words.
 
-use rusqlite::types::Value;
 use serde::Deserialize;
 
 /// Largest page a caller may ask for.
@@ -334,28 +334,6 @@ pub fn parse_count(param: &str, value: &str, max: u64) -> Result<u64, FilterErro
         ));
     }
     Ok(n)
-}
-
-/// Accumulates the WHERE clause and its parameters.
-#[derive(Debug, Default)]
-pub struct SqlWhere {
-    pub clauses: Vec<String>,
-    pub params: Vec<Value>,
-}
-
-impl SqlWhere {
-    pub fn push(&mut self, clause: impl Into<String>, params: impl IntoIterator<Item = Value>) {
-        self.clauses.push(clause.into());
-        self.params.extend(params);
-    }
-
-    pub fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.clauses.join(" AND "))
-        }
-    }
 }
 
 fn split_list(value: &str) -> impl Iterator<Item = &str> {

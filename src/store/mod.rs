@@ -1,8 +1,10 @@
 //! The SQLite cache: one file in the data directory, WAL mode, numbered
 //! migrations. [`Store`] owns opening (with corruption recovery) and a pool
-//! of read connections; [`query`] answers filters, [`write`] replaces the
+//! of read connections; [`query`] answers filters (with the in-memory
+//! columns of `columns`), [`write`] replaces the
 //! library in one transaction, [`state`] keeps sync state and history.
 
+mod columns;
 pub mod filter;
 pub mod query;
 mod schema;
@@ -19,7 +21,7 @@ use std::sync::{Arc, RwLock};
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 pub use filter::{Filter, FilterError, Sort, SortField};
-pub use query::{DecadeCount, GenreCount, Stats, TrackPage, TrackRow};
+pub use query::{DecadeCount, GenreCount, QueryPlan, Stats, TrackPage, TrackRow};
 pub use state::{HistoryEntry, SyncState};
 
 /// How long a connection waits for a lock before giving up.
@@ -120,6 +122,8 @@ pub struct Store {
     /// Replaced whole when a damaged file is swapped for a new one, so no
     /// pooled connection keeps reading the old file.
     readers: Arc<RwLock<Pool>>,
+    /// The in-memory filter columns of the current library version.
+    columns: Arc<columns::ColumnsCache>,
     options: StoreOptions,
 }
 
@@ -160,6 +164,7 @@ impl Store {
         let store = Store {
             path: path.to_path_buf(),
             readers: Arc::new(RwLock::new(reader_pool(path)?)),
+            columns: Arc::default(),
             options,
         };
         store.recover_interrupted()?;
@@ -219,6 +224,7 @@ impl Store {
             Ok(mut pool) => *pool = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
+        self.columns.clear();
         self.record_error("corrupted", &notice.to_string())?;
         Ok(notice)
     }

@@ -5,12 +5,15 @@
 
 use std::collections::HashMap;
 
-use rand::seq::IndexedRandom;
-use rusqlite::types::Value;
+use std::sync::Arc;
+
+use fixedbitset::FixedBitSet;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
-use super::filter::{Filter, FilterError, Sort, SqlWhere};
+use super::columns::{Columns, Matcher};
+use super::filter::{Filter, FilterError, Sort};
 use super::{Store, StoreError};
 
 /// A cached track as the API and CLI show it.
@@ -69,6 +72,38 @@ pub struct Stats {
     pub decades: Vec<DecadeCount>,
 }
 
+/// Tracks whose title, artist or album has every word of an FTS5 query.
+const TEXT_SQL: &str = "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1";
+/// Tracks by or on an album of an artist: a union of two index searches (a
+/// plain OR may be planned as a scan).
+const ARTIST_SQL: &str = "SELECT id FROM tracks WHERE artist = ?1 COLLATE NOCASE
+     UNION SELECT id FROM tracks WHERE album_artist = ?1 COLLATE NOCASE";
+const GENRE_SQL: &str = "SELECT id FROM genres WHERE name = ?1";
+
+/// The rows of `n` tracks by rowid.
+fn rows_sql(n: usize) -> String {
+    let marks = vec!["?"; n].join(",");
+    format!("SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.id IN ({marks})")
+}
+
+/// The genres of `n` tracks, in Plex's order.
+fn genres_sql(n: usize) -> String {
+    let marks = vec!["?"; n].join(",");
+    format!(
+        "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
+         WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, tg.position, g.name COLLATE NOCASE"
+    )
+}
+
+/// A statement the queries run and SQLite's plan for it.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    pub statement: &'static str,
+    pub sql: String,
+    /// The detail lines of `EXPLAIN QUERY PLAN`.
+    pub plan: Vec<String>,
+}
+
 const TRACK_COLUMNS: &str =
     "t.rating_key, t.title, t.artist, t.album_artist, t.album, t.album_key, t.artist_key,
     t.disc, t.track, t.duration_ms, t.year, t.id, t.rating, t.play_count, t.last_played_at,
@@ -76,8 +111,11 @@ const TRACK_COLUMNS: &str =
 
 impl Store {
     pub fn count(&self, filter: &Filter) -> Result<u64, StoreError> {
-        let conn = self.reader()?;
-        count(&conn, &compile(&conn, filter, Purpose::Count)?)
+        let mut conn = self.reader()?;
+        let tx = conn.transaction()?;
+        let columns = self.columns.get(&tx)?;
+        let terms = Terms::resolve(&tx, &columns, filter)?;
+        Ok(terms.matcher(&columns, filter).count())
     }
 
     pub fn tracks(
@@ -90,50 +128,93 @@ impl Store {
         let mut conn = self.reader()?;
         // One read transaction: total and rows from the same snapshot.
         let tx = conn.transaction()?;
-        let total = count(&tx, &compile(&tx, filter, Purpose::Count)?)?;
-        let condition = compile(&tx, filter, Purpose::Rows)?;
-        let sql = format!(
-            "SELECT {TRACK_COLUMNS} FROM tracks t {} ORDER BY {} LIMIT ? OFFSET ?",
-            condition.sql(),
-            sort.order_by()
-        );
-        let mut params = condition.params.clone();
-        params.push(Value::Integer(limit as i64));
-        params.push(Value::Integer(offset.min(i64::MAX as u64) as i64));
-        let tracks = select_tracks(&tx, &sql, params)?;
+        let columns = self.columns.get(&tx)?;
+        let terms = Terms::resolve(&tx, &columns, filter)?;
+        let matcher = terms.matcher(&columns, filter);
+        let total = matcher.count();
+        let shown = if offset < total && limit > 0 {
+            let order = columns.order(&tx, sort.field)?;
+            matcher.page(order, sort.descending, offset, limit)
+        } else {
+            Vec::new()
+        };
+        let ids: Vec<i64> = shown.iter().map(|&i| columns.id(i)).collect();
         Ok(TrackPage {
             total,
             offset,
             limit,
-            tracks,
+            tracks: tracks_by_id(&tx, &ids)?,
         })
+    }
+
+    /// Loads the in-memory filter columns and the default sort order now,
+    /// so the first query after start-up or a sync does not wait for them.
+    pub fn warm(&self) -> Result<(), StoreError> {
+        let mut conn = self.reader()?;
+        let tx = conn.transaction()?;
+        let columns = self.columns.get(&tx)?;
+        columns.order(&tx, Sort::default().field)?;
+        Ok(())
+    }
+
+    /// For a long-running server: syncs build the new library's filter
+    /// columns before they commit, so queries never wait for them.
+    pub fn build_filter_columns_before_commit(&self) {
+        self.columns.set_build_before_commit(true);
+    }
+
+    /// Bytes held by the in-memory filter columns (0 before the first query).
+    pub fn filter_memory_bytes(&self) -> usize {
+        self.columns.heap_bytes().unwrap_or(0)
+    }
+
+    /// The plan of every statement a count, page or sample runs, so tests
+    /// (and curious operators) can check each uses the index meant for it.
+    pub fn query_plans(&self) -> Result<Vec<QueryPlan>, StoreError> {
+        let conn = self.reader()?;
+        let statements = [
+            ("library version", super::columns::VERSION_SQL.to_owned()),
+            ("genre by name", GENRE_SQL.to_owned()),
+            ("text search", TEXT_SQL.to_owned()),
+            ("artist", ARTIST_SQL.to_owned()),
+            ("rows by id", rows_sql(3)),
+            ("genres of rows", genres_sql(3)),
+            (
+                "default sort order",
+                super::columns::order_sql(Sort::default().field),
+            ),
+        ];
+        statements
+            .into_iter()
+            .map(|(statement, sql)| {
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+                let plan = stmt
+                    .query_map(params_from_iter(nulls), |r| r.get::<_, String>(3))?
+                    .collect::<Result<_, _>>()?;
+                Ok(QueryPlan {
+                    statement,
+                    sql,
+                    plan,
+                })
+            })
+            .collect()
     }
 
     /// `n` random tracks matching `filter`, and how many matched.
     pub fn sample(&self, filter: &Filter, n: u64) -> Result<(u64, Vec<TrackRow>), StoreError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction()?;
-        let condition = compile(&tx, filter, Purpose::Count)?;
-        // Ids only (small), then the chosen rows: cheaper than ORDER BY random().
-        let ids: Vec<i64> = {
-            let mut stmt = tx.prepare(&format!("SELECT t.id FROM tracks t {}", condition.sql()))?;
-            stmt.query_map(params_from_iter(condition.params.iter()), |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
-        let chosen: Vec<Value> = ids
-            .choose_multiple(&mut rand::rng(), n as usize)
-            .map(|&id| Value::Integer(id))
+        let columns = self.columns.get(&tx)?;
+        let terms = Terms::resolve(&tx, &columns, filter)?;
+        let matching = terms.matcher(&columns, filter).all();
+        let mut rng = rand::rng();
+        let mut chosen: Vec<i64> = matching
+            .choose_multiple(&mut rng, n as usize)
+            .map(|&i| columns.id(i))
             .collect();
-        let total = ids.len() as u64;
-        if chosen.is_empty() {
-            return Ok((total, Vec::new()));
-        }
-        let placeholders = vec!["?"; chosen.len()].join(",");
-        let sql = format!("SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.id IN ({placeholders})");
-        let mut tracks = select_tracks(&tx, &sql, chosen)?;
-        use rand::seq::SliceRandom;
-        tracks.shuffle(&mut rand::rng());
-        Ok((total, tracks))
+        chosen.shuffle(&mut rng);
+        Ok((matching.len() as u64, tracks_by_id(&tx, &chosen)?))
     }
 
     /// Genre and decade counts over the whole library (computed at sync).
@@ -187,23 +268,19 @@ impl Store {
     }
 }
 
-fn count(conn: &Connection, condition: &SqlWhere) -> Result<u64, StoreError> {
-    let sql = format!("SELECT count(*) FROM tracks t {}", condition.sql());
-    let n: i64 = conn
-        .prepare_cached(&sql)?
-        .query_row(params_from_iter(condition.params.iter()), |r| r.get(0))?;
-    Ok(n as u64)
-}
-
-fn select_tracks(
-    conn: &Connection,
-    sql: &str,
-    params: Vec<Value>,
-) -> Result<Vec<TrackRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows: Vec<(i64, TrackRow)> = stmt
-        .query_map(params_from_iter(params), track_row)?
+/// The rows of `ids`, in that order, with their genres.
+fn tracks_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<TrackRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(&rows_sql(ids.len()))?;
+    let mut by_id: HashMap<i64, TrackRow> = stmt
+        .query_map(params_from_iter(ids), track_row)?
         .collect::<Result<_, _>>()?;
+    let rows = ids
+        .iter()
+        .filter_map(|id| by_id.remove(id).map(|row| (*id, row)))
+        .collect();
     attach_genres(conn, rows)
 }
 
@@ -215,13 +292,8 @@ fn attach_genres(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let marks = vec!["?"; rows.len()].join(",");
-    let sql = format!(
-        "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
-         WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, tg.position, g.name COLLATE NOCASE"
-    );
     let mut by_track: HashMap<i64, Vec<String>> = HashMap::new();
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&genres_sql(rows.len()))?;
     let mut found = stmt.query(params_from_iter(rows.iter().map(|(id, _)| *id)))?;
     while let Some(r) = found.next()? {
         by_track.entry(r.get(0)?).or_default().push(r.get(1)?);
@@ -268,90 +340,46 @@ pub fn rfc3339(unix: i64) -> Option<String> {
         .ok()
 }
 
-/// What a WHERE clause is for: the query planner needs a nudge, so plans do
-/// not depend on table statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    /// Counting (or sampling ids): any index will do, the narrow covering one best.
-    Count,
-    /// A sorted page: walk the sort's index and filter as rows go by. The
-    /// live flag matches most rows, so it must not steer the planner away
-    /// from the sort index (`+` keeps a term out of index selection).
-    Rows,
+/// The filter's terms that need SQLite: genre names resolved to ids (an
+/// unknown genre is an error, not an empty page) and the tracks the text
+/// and artist terms allow.
+struct Terms {
+    genre_ids: Vec<i64>,
+    subsets: Vec<Arc<FixedBitSet>>,
 }
 
-/// Turns a filter into a WHERE clause with bound parameters. Genre names are
-/// resolved to ids here so an unknown genre is an error, not an empty page.
-fn compile(conn: &Connection, filter: &Filter, purpose: Purpose) -> Result<SqlWhere, StoreError> {
-    filter.validate()?;
-    let mut w = SqlWhere::default();
-    if !filter.genres.is_empty() {
-        let ids = genre_ids(conn, &filter.genres)?;
-        let marks = vec!["?"; ids.len()].join(",");
-        w.push(
-            format!("t.id IN (SELECT track_id FROM track_genres WHERE genre_id IN ({marks}))"),
-            ids.into_iter().map(Value::Integer),
-        );
+impl Terms {
+    fn resolve(conn: &Connection, columns: &Columns, filter: &Filter) -> Result<Self, StoreError> {
+        filter.validate()?;
+        let genre_ids = genre_ids(conn, &filter.genres)?;
+        let mut subsets = Vec::new();
+        if let Some(query) = filter.fts_query() {
+            subsets
+                .push(columns.set_of(&format!("text:{query}"), || rowids(conn, TEXT_SQL, &query))?);
+        }
+        if let Some(artist) = &filter.artist {
+            subsets.push(columns.set_of(&format!("artist:{artist}"), || {
+                rowids(conn, ARTIST_SQL, artist)
+            })?);
+        }
+        Ok(Terms { genre_ids, subsets })
     }
-    if !filter.decades.is_empty() {
-        let ranges = vec!["t.year BETWEEN ? AND ?"; filter.decades.len()].join(" OR ");
-        w.push(
-            format!("({ranges})"),
-            filter
-                .decades
-                .iter()
-                .flat_map(|&d| [Value::Integer(d), Value::Integer(d + 9)]),
-        );
+
+    fn matcher<'a>(&self, columns: &'a Columns, filter: &Filter) -> Matcher<'a> {
+        Matcher::new(columns, filter, &self.genre_ids, &self.subsets)
     }
-    if let Some(rating) = filter.min_rating {
-        w.push("t.rating >= ?", [Value::Real(rating)]);
-    }
-    if filter.exclude_live {
-        // The live flag matches most rows: it may lead an index only for a
-        // count over the numeric filters, where the narrow covering index
-        // starting with it is the fastest path. Otherwise `+` keeps it from
-        // steering the planner away from a more selective index.
-        let selective =
-            !filter.genres.is_empty() || filter.text.is_some() || filter.artist.is_some();
-        let term = match purpose {
-            Purpose::Count if !selective => "t.is_live = 0",
-            _ => "+t.is_live = 0",
-        };
-        w.push(term, []);
-    }
-    if let Some(query) = filter.fts_query() {
-        w.push(
-            "t.id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)",
-            [Value::Text(query)],
-        );
-    }
-    if let Some(artist) = &filter.artist {
-        w.push(
-            // A union of two index searches: a plain OR may be planned as a scan.
-            "t.id IN (SELECT id FROM tracks WHERE artist = ? COLLATE NOCASE
-                      UNION SELECT id FROM tracks WHERE album_artist = ? COLLATE NOCASE)",
-            [Value::Text(artist.clone()), Value::Text(artist.clone())],
-        );
-    }
-    if let Some(from) = filter.year_from {
-        w.push("t.year >= ?", [Value::Integer(from)]);
-    }
-    if let Some(to) = filter.year_to {
-        w.push("t.year <= ?", [Value::Integer(to)]);
-    }
-    match filter.played {
-        Some(true) => w.push("t.play_count > 0", []),
-        Some(false) => w.push("t.play_count = 0", []),
-        None => {}
-    }
-    if let Some(since) = filter.added_since {
-        w.push("t.added_at >= ?", [Value::Integer(since)]);
-    }
-    Ok(w)
+}
+
+fn rowids(conn: &Connection, sql: &str, param: &str) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let ids = stmt
+        .query_map([param], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
 }
 
 fn genre_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM genres WHERE name = ?1")?;
+    let mut stmt = conn.prepare_cached(GENRE_SQL)?;
     names
         .iter()
         .map(|name| {

@@ -5,39 +5,16 @@
 /// load and rebuild them once at the end (much faster than maintaining them
 /// row by row).
 pub const TRACK_INDEXES: &[&str] = &[
-    // Sort orders (the rowid is every index's last column, which makes the
-    // `id` tie-breaker free) and the artist filter.
-    "CREATE INDEX IF NOT EXISTS tracks_title ON tracks (title COLLATE NOCASE)",
+    // The default sort order and the artist filter. Every other filter and
+    // sort is answered from the in-memory columns (`columns.rs`), whose sort
+    // orders SQLite builds on first use; indexes for them would cost the
+    // sync more than they save.
     "CREATE INDEX IF NOT EXISTS tracks_artist ON tracks (artist COLLATE NOCASE, album COLLATE NOCASE, disc, track)",
-    "CREATE INDEX IF NOT EXISTS tracks_album ON tracks (album COLLATE NOCASE, disc, track)",
     "CREATE INDEX IF NOT EXISTS tracks_album_artist ON tracks (album_artist COLLATE NOCASE)",
-    "CREATE INDEX IF NOT EXISTS tracks_year ON tracks (year)",
-    "CREATE INDEX IF NOT EXISTS tracks_rating ON tracks (rating)",
-    "CREATE INDEX IF NOT EXISTS tracks_added ON tracks (added_at)",
-    "CREATE INDEX IF NOT EXISTS tracks_plays ON tracks (play_count)",
-    "CREATE INDEX IF NOT EXISTS tracks_last_played ON tracks (last_played_at)",
-    "CREATE INDEX IF NOT EXISTS tracks_duration ON tracks (duration_ms)",
-    // Narrow and covering for counts over any mix of the numeric filters.
-    "CREATE INDEX IF NOT EXISTS tracks_filter ON tracks (is_live, year, rating, play_count, added_at)",
-    "CREATE INDEX IF NOT EXISTS track_genres_genre ON track_genres (genre_id, track_id)",
 ];
 
 /// Names of the indexes above, for dropping them.
-pub const TRACK_INDEX_NAMES: &[&str] = &[
-    "tracks_title",
-    "tracks_artist",
-    "tracks_album",
-    "tracks_album_artist",
-    "tracks_year",
-    "tracks_rating",
-    "tracks_added",
-    "tracks_plays",
-    "tracks_last_played",
-    "tracks_duration",
-    "tracks_filter",
-    "tracks_live",
-    "track_genres_genre",
-];
+pub const TRACK_INDEX_NAMES: &[&str] = &["tracks_artist", "tracks_album_artist"];
 
 /// Migration N (1-based) brings the schema from version N-1 to N.
 pub const MIGRATIONS: &[&str] = &[
@@ -128,5 +105,31 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE parent_genres ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE track_genres ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 3: filters are answered from in-memory columns tied to a library
+    // version; the per-filter and per-sort indexes go. Text search needs no
+    // positions (no phrase queries) and gets prefix indexes for words typed
+    // as they are being typed.
+    r#"
+    ALTER TABLE sync_state ADD COLUMN library_version INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX IF EXISTS tracks_title;
+    DROP INDEX IF EXISTS tracks_album;
+    DROP INDEX IF EXISTS tracks_year;
+    DROP INDEX IF EXISTS tracks_rating;
+    DROP INDEX IF EXISTS tracks_added;
+    DROP INDEX IF EXISTS tracks_plays;
+    DROP INDEX IF EXISTS tracks_last_played;
+    DROP INDEX IF EXISTS tracks_duration;
+    DROP INDEX IF EXISTS tracks_filter;
+    DROP INDEX IF EXISTS tracks_live;
+    DROP INDEX IF EXISTS track_genres_genre;
+    DROP TABLE tracks_fts;
+    CREATE VIRTUAL TABLE tracks_fts USING fts5(
+        title, artist, album,
+        content = 'tracks', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2',
+        detail = none, prefix = '1 2 3'
+    );
+    INSERT INTO tracks_fts (tracks_fts) VALUES ('rebuild');
     "#,
 ];

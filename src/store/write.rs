@@ -4,10 +4,12 @@
 //! and commits. Readers see the old library until the commit; dropping the
 //! writer without finishing rolls everything back.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::columns::ColumnsCache;
 use super::schema::{TRACK_INDEX_NAMES, TRACK_INDEXES};
 use super::state::now_unix;
 use super::{Store, StoreError};
@@ -71,6 +73,7 @@ pub struct Committed {
 
 pub struct LibraryWriter {
     conn: Connection,
+    columns: Arc<ColumnsCache>,
     genre_ids: HashMap<String, i64>,
     previous_keys_table: bool,
     open: bool,
@@ -84,6 +87,7 @@ impl Store {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut writer = LibraryWriter {
             conn,
+            columns: Arc::clone(&self.columns),
             genre_ids: HashMap::new(),
             previous_keys_table: false,
             open: true,
@@ -295,8 +299,17 @@ impl LibraryWriter {
         for sql in TRACK_INDEXES {
             self.timed(sql, sql)?;
         }
-        self.timed("cleanup", CLEANUP_SQL)?;
-        self.timed("stats", STATS_SQL)?;
+        let started = std::time::Instant::now();
+        self.write_stats()?;
+        tracing::debug!(
+            step = "stats",
+            ms = started.elapsed().as_millis() as u64,
+            "saving"
+        );
+        self.timed(
+            "text index",
+            "INSERT INTO tracks_fts (tracks_fts) VALUES ('rebuild')",
+        )?;
         let track_count = self.track_count()?;
         let removed: i64 = self.conn.query_row(
             "SELECT count(*) FROM temp.previous_keys p WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.rating_key = p.rating_key)",
@@ -310,12 +323,30 @@ impl LibraryWriter {
                 })?
                 - removed;
         let duration_ms = now_millis() - finish.started_at_ms;
+        let version: i64 = self.conn.query_row(
+            "SELECT library_version + 1 FROM sync_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?;
         self.conn.execute(
             "UPDATE sync_state SET machine_identifier = ?1, server_name = ?2, synced_at = ?3, track_count = ?4,
-                 duration_ms = ?5, last_error = NULL, last_error_kind = NULL, last_error_at = NULL WHERE id = 1",
-            params![finish.machine_identifier, finish.server_name, now_unix(), track_count, duration_ms],
+                 duration_ms = ?5, last_error = NULL, last_error_kind = NULL, last_error_at = NULL,
+                 library_version = ?6 WHERE id = 1",
+            params![finish.machine_identifier, finish.server_name, now_unix(), track_count, duration_ms, version],
         )?;
+        let started = std::time::Instant::now();
+        let columns = self.columns.prepare(&self.conn, version)?;
+        if columns.is_some() {
+            tracing::debug!(
+                step = "filter columns",
+                ms = started.elapsed().as_millis() as u64,
+                "saving"
+            );
+        }
         self.conn.execute_batch("COMMIT")?;
+        if let Some(columns) = columns {
+            self.columns.install(columns);
+        }
         self.open = false;
         self.drop_previous_keys();
         // Fold the big write back into the main file now rather than on some
@@ -326,6 +357,51 @@ impl LibraryWriter {
             added: track_count - kept,
             removed,
         })
+    }
+
+    /// Precomputes the genre and decade counts, so statistics cost nothing
+    /// to read, and drops genres no track has any more. Counted here in one
+    /// pass over each table: a GROUP BY would sort them first.
+    fn write_stats(&self) -> Result<(), StoreError> {
+        let mut per_genre: HashMap<i64, i64> = HashMap::new();
+        let mut stmt = self.conn.prepare("SELECT genre_id FROM track_genres")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            *per_genre.entry(r.get(0)?).or_default() += 1;
+        }
+        let mut per_decade: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT year FROM tracks WHERE year IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let year: i64 = r.get(0)?;
+            *per_decade.entry(year.div_euclid(10) * 10).or_default() += 1;
+        }
+        let genres: Vec<(i64, String)> = self
+            .conn
+            .prepare("SELECT id, name FROM genres")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        self.conn.execute_batch("DELETE FROM stats_cache")?;
+        let mut insert = self
+            .conn
+            .prepare("INSERT INTO stats_cache (kind, name, count) VALUES (?1, ?2, ?3)")?;
+        let mut unused = self.conn.prepare("DELETE FROM genres WHERE id = ?1")?;
+        for (id, name) in genres {
+            match per_genre.get(&id) {
+                Some(count) => insert.execute(params!["genre", name, count])?,
+                None => unused.execute([id])?,
+            };
+        }
+        for (decade, count) in per_decade {
+            insert.execute(params!["decade", format!("{decade}s"), count])?;
+        }
+        self.conn.execute(
+            "UPDATE sync_state SET track_count = (SELECT count(*) FROM tracks) WHERE id = 1",
+            [],
+        )?;
+        Ok(())
     }
 
     /// Runs SQL, logging how long it took (the commit's cost shows up here).
@@ -382,7 +458,7 @@ pub(super) fn clear_library(conn: &Connection) -> Result<(), StoreError> {
         "DELETE FROM track_genres; DELETE FROM tracks; DELETE FROM genres; DELETE FROM albums;
          DELETE FROM artists; DELETE FROM parent_genres; DELETE FROM stats_cache;
          INSERT INTO tracks_fts (tracks_fts) VALUES ('delete-all');
-         UPDATE sync_state SET track_count = 0 WHERE id = 1;",
+         UPDATE sync_state SET track_count = 0, library_version = library_version + 1 WHERE id = 1;",
     )?;
     Ok(())
 }
@@ -397,19 +473,3 @@ pub fn now_millis() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
-
-/// Runs once the indexes exist (the genre clean-up needs one).
-const CLEANUP_SQL: &str = r#"
-DELETE FROM genres WHERE NOT EXISTS (SELECT 1 FROM track_genres tg WHERE tg.genre_id = genres.id);
-INSERT INTO tracks_fts (tracks_fts) VALUES ('rebuild');
-"#;
-
-/// Precomputed genre and decade counts, so statistics cost nothing to read.
-const STATS_SQL: &str = r#"
-DELETE FROM stats_cache;
-INSERT INTO stats_cache (kind, name, count)
-    SELECT 'genre', g.name, count(*) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id GROUP BY g.id;
-INSERT INTO stats_cache (kind, name, count)
-    SELECT 'decade', (year / 10 * 10) || 's', count(*) FROM tracks WHERE year IS NOT NULL GROUP BY year / 10;
-UPDATE sync_state SET track_count = (SELECT count(*) FROM tracks) WHERE id = 1;
-"#;

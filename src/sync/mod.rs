@@ -3,6 +3,7 @@
 //! concurrent page fetches feeding one write transaction. One sync at a time;
 //! a failed, cancelled or killed sync leaves the previous library untouched.
 
+mod background;
 mod derive;
 pub mod live;
 mod plan;
@@ -140,10 +141,11 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         let history = self.store.start_history().ok();
         let started = std::time::Instant::now();
-        let result = tokio::select! {
-            result = self.sync(started) => result,
-            () = cancel.cancelled() => Err(SyncError::Cancelled),
-        };
+        let engine = self.clone();
+        let result = background::run_in_background(cancel.child_token(), move || async move {
+            engine.sync(started).await
+        })
+        .await;
         // The writer thread may still be rolling back; it finishes on its own.
         self.record(history, &result);
         drop(ticket);

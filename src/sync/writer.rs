@@ -9,6 +9,7 @@ use crate::plex::{Parent, Track};
 use crate::store::write::{Committed, Finish, LibraryWriter, ParentKind};
 use crate::store::{Store, StoreError};
 
+use super::background::lower_priority;
 use super::derive::new_track;
 
 pub enum Batch {
@@ -31,13 +32,24 @@ const CHANNEL_DEPTH: usize = 4;
 
 pub struct WriterHandle {
     pub sender: mpsc::Sender<Batch>,
-    pub done: tokio::task::JoinHandle<Result<(), StoreError>>,
+    /// Resolves when the writer thread ends (an error if it panicked).
+    pub done: oneshot::Receiver<Result<(), StoreError>>,
 }
 
 pub fn spawn(store: &Store) -> Result<WriterHandle, StoreError> {
     let writer = store.replace_library()?;
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    let done = tokio::task::spawn_blocking(move || run(writer, receiver));
+    let (report, done) = oneshot::channel();
+    // A thread of its own rather than a pooled one: it runs at a lower
+    // priority, which must not outlive it (an unprivileged thread cannot
+    // raise its priority back).
+    std::thread::Builder::new()
+        .name("plexcache-writer".into())
+        .spawn(move || {
+            lower_priority();
+            let _ = report.send(run(writer, receiver));
+        })
+        .map_err(|_| StoreError::WriterStopped)?;
     Ok(WriterHandle { sender, done })
 }
 

@@ -1,0 +1,511 @@
+//! The filterable fields of every track, copied into compact arrays in rowid
+//! order, with each sort order built on first use. Counting, paging and
+//! sampling scan these arrays (a few nanoseconds per track) instead of asking
+//! SQLite to walk several indexes per query; SQLite then only looks up the
+//! rows that are shown, and answers the text and artist filters, which
+//! become sets of tracks.
+//!
+//! A copy belongs to one version of the library (`sync_state.library_version`,
+//! increased by every commit that touches tracks). A query reads the version in
+//! its own read transaction, so the copy it uses always matches the rows it
+//! fetches: a sync committing meanwhile is seen whole or not at all.
+//!
+//! Memory: about 40 bytes per track, plus 4 per track for each sort order in
+//! use (4–8 MB for 100k tracks).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use fixedbitset::FixedBitSet;
+use rusqlite::Connection;
+
+use super::StoreError;
+use super::filter::{Filter, Sort, SortField};
+
+/// Sort fields, each with a slot for its order.
+const SORT_FIELDS: [SortField; 9] = [
+    SortField::Artist,
+    SortField::Title,
+    SortField::Album,
+    SortField::Year,
+    SortField::Rating,
+    SortField::Duration,
+    SortField::Added,
+    SortField::Plays,
+    SortField::LastPlayed,
+];
+
+/// How many text and artist lookups each copy remembers: scrolling a result
+/// asks for the same set page after page.
+const REMEMBERED_SETS: usize = 32;
+
+/// Years past this are not valid (the sync keeps only 1000–2100).
+const MAX_YEAR: usize = 2100;
+
+/// Stands for a missing `added_at`: no filter value is this small.
+const NO_TIME: i64 = i64::MIN;
+
+/// The copy for one library version. Ordinal `i` is the track with the
+/// `i`-th smallest rowid.
+pub(super) struct Columns {
+    pub version: i64,
+    ids: Vec<i64>,
+    live: FixedBitSet,
+    played: FixedBitSet,
+    /// 0 when unknown.
+    year: Vec<u16>,
+    /// NaN when unrated: no comparison with NaN holds, as with SQL's NULL.
+    rating: Vec<f64>,
+    added_at: Vec<i64>,
+    /// Genres of ordinal `i`: `genre_ids[genre_start[i]..genre_start[i + 1]]`.
+    genre_start: Vec<u32>,
+    genre_ids: Vec<u32>,
+    orders: [OnceLock<Vec<u32>>; SORT_FIELDS.len()],
+    sets: Mutex<VecDeque<(String, Arc<FixedBitSet>)>>,
+}
+
+/// The copy of the current version, shared by every clone of a `Store`.
+#[derive(Default)]
+pub(super) struct ColumnsCache {
+    current: Mutex<Option<Arc<Columns>>>,
+    /// One build at a time: the others wait for it rather than repeat it.
+    building: Mutex<()>,
+    /// Set by a long-running server: a sync then builds the new library's
+    /// copy, and the sort orders in use, before it commits, so no query
+    /// waits for them afterwards.
+    build_before_commit: AtomicBool,
+}
+
+impl ColumnsCache {
+    pub fn set_build_before_commit(&self, on: bool) {
+        self.build_before_commit.store(on, Ordering::Relaxed);
+    }
+
+    /// Builds the copy of a library about to be committed as `version`
+    /// (`conn` is inside the writing transaction), with the sort orders the
+    /// current copy has built. `None` when nobody will query it.
+    pub fn prepare(
+        &self,
+        conn: &Connection,
+        version: i64,
+    ) -> Result<Option<Arc<Columns>>, StoreError> {
+        if !self.build_before_commit.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let in_use: Vec<SortField> = match lock(&self.current).as_ref() {
+            Some(current) => SORT_FIELDS
+                .iter()
+                .zip(&current.orders)
+                .filter(|(_, order)| order.get().is_some())
+                .map(|(field, _)| *field)
+                .collect(),
+            None => vec![SortField::default()],
+        };
+        let columns = Columns::load(conn, version)?;
+        for field in in_use {
+            columns.order(conn, field)?;
+        }
+        Ok(Some(Arc::new(columns)))
+    }
+
+    /// Makes a prepared copy current once its library has committed.
+    pub fn install(&self, columns: Arc<Columns>) {
+        let mut current = lock(&self.current);
+        if current.as_ref().is_none_or(|c| c.version < columns.version) {
+            *current = Some(columns);
+        }
+    }
+
+    /// The copy matching the snapshot `conn` reads (inside a transaction).
+    pub fn get(&self, conn: &Connection) -> Result<Arc<Columns>, StoreError> {
+        let version = library_version(conn)?;
+        if let Some(columns) = self.matching(version) {
+            return Ok(columns);
+        }
+        let _building = lock(&self.building);
+        if let Some(columns) = self.matching(version) {
+            return Ok(columns);
+        }
+        let started = std::time::Instant::now();
+        let columns = Arc::new(Columns::load(conn, version)?);
+        tracing::debug!(
+            tracks = columns.len(),
+            bytes = columns.heap_bytes(),
+            ms = started.elapsed().as_millis() as u64,
+            "filter columns loaded"
+        );
+        // Versions only grow. A reader whose snapshot predates a sync that
+        // just committed gets the old copy without replacing the new one.
+        let mut current = lock(&self.current);
+        if current.as_ref().is_none_or(|c| c.version < version) {
+            *current = Some(Arc::clone(&columns));
+        }
+        Ok(columns)
+    }
+
+    /// Bytes held by the current copy, if one is loaded.
+    pub fn heap_bytes(&self) -> Option<usize> {
+        lock(&self.current).as_ref().map(|c| c.heap_bytes())
+    }
+
+    /// Forgets the copy (the file was replaced).
+    pub fn clear(&self) {
+        *lock(&self.current) = None;
+    }
+
+    fn matching(&self, version: i64) -> Option<Arc<Columns>> {
+        lock(&self.current)
+            .as_ref()
+            .filter(|c| c.version == version)
+            .cloned()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The data behind these locks stays consistent even if a holder panicked.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(super) const VERSION_SQL: &str = "SELECT library_version FROM sync_state WHERE id = 1";
+
+pub(super) fn library_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(VERSION_SQL, [], |r| r.get(0))?)
+}
+
+/// Every rowid in the ascending order of `field`.
+pub(super) fn order_sql(field: SortField) -> String {
+    let sort = Sort {
+        field,
+        descending: false,
+    };
+    format!("SELECT t.id FROM tracks t ORDER BY {}", sort.order_by())
+}
+
+impl Columns {
+    fn load(conn: &Connection, version: i64) -> Result<Columns, StoreError> {
+        let n: usize =
+            conn.query_row("SELECT count(*) FROM tracks", [], |r| r.get::<_, i64>(0))? as usize;
+        let mut columns = Columns {
+            version,
+            ids: Vec::with_capacity(n),
+            live: FixedBitSet::with_capacity(n),
+            played: FixedBitSet::with_capacity(n),
+            year: Vec::with_capacity(n),
+            rating: Vec::with_capacity(n),
+            added_at: Vec::with_capacity(n),
+            genre_start: Vec::with_capacity(n + 1),
+            genre_ids: Vec::new(),
+            orders: Default::default(),
+            sets: Mutex::new(VecDeque::new()),
+        };
+        columns.load_tracks(conn, n)?;
+        columns.load_genres(conn)?;
+        Ok(columns)
+    }
+
+    fn load_tracks(&mut self, conn: &Connection, n: usize) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare(
+            "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let i = self.ids.len();
+            if i == n {
+                break;
+            }
+            self.ids.push(r.get(0)?);
+            self.live.set(i, r.get(1)?);
+            self.played.set(i, r.get(2)?);
+            let year: Option<i64> = r.get(3)?;
+            self.year.push(
+                year.filter(|y| (1..=MAX_YEAR as i64).contains(y))
+                    .map_or(0, |y| y as u16),
+            );
+            self.rating
+                .push(r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN));
+            self.added_at
+                .push(r.get::<_, Option<i64>>(5)?.unwrap_or(NO_TIME));
+        }
+        // Rows and count come from one snapshot, so they agree; trim anyway.
+        let len = self.ids.len();
+        self.live.grow(len);
+        self.played.grow(len);
+        Ok(())
+    }
+
+    fn load_genres(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        // The primary key orders the rows by track, so one merge pass suffices.
+        let mut stmt = conn.prepare("SELECT track_id, genre_id FROM track_genres")?;
+        let mut rows = stmt.query([])?;
+        let mut next = 0usize;
+        self.genre_start.push(0);
+        while let Some(r) = rows.next()? {
+            let track: i64 = r.get(0)?;
+            let genre: i64 = r.get(1)?;
+            while next < self.ids.len() && self.ids[next] < track {
+                self.genre_start.push(self.genre_ids.len() as u32);
+                next += 1;
+            }
+            if next < self.ids.len()
+                && self.ids[next] == track
+                && let Ok(genre) = u32::try_from(genre)
+            {
+                self.genre_ids.push(genre);
+            }
+        }
+        while self.genre_start.len() <= self.ids.len() {
+            self.genre_start.push(self.genre_ids.len() as u32);
+        }
+        self.genre_ids.shrink_to_fit();
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn id(&self, ordinal: u32) -> i64 {
+        self.ids[ordinal as usize]
+    }
+
+    /// The ordinal of a rowid, if the track is in this copy.
+    fn ordinal(&self, id: i64) -> Option<u32> {
+        // Rowids are 1..=n after a full sync: try the direct position first.
+        let guess = usize::try_from(id - self.ids.first()?).ok();
+        if let Some(i) = guess.filter(|&i| self.ids.get(i) == Some(&id)) {
+            return Some(i as u32);
+        }
+        self.ids.binary_search(&id).ok().map(|i| i as u32)
+    }
+
+    /// A set of tracks from rowids (text or artist matches), remembered
+    /// under `key` for the next queries of this version.
+    pub fn set_of(
+        &self,
+        key: &str,
+        rowids: impl FnOnce() -> Result<Vec<i64>, StoreError>,
+    ) -> Result<Arc<FixedBitSet>, StoreError> {
+        if let Some((_, set)) = lock(&self.sets).iter().find(|(k, _)| k == key) {
+            return Ok(Arc::clone(set));
+        }
+        let mut set = FixedBitSet::with_capacity(self.len());
+        for id in rowids()? {
+            if let Some(i) = self.ordinal(id) {
+                set.insert(i as usize);
+            }
+        }
+        let set = Arc::new(set);
+        let mut sets = lock(&self.sets);
+        if sets.len() == REMEMBERED_SETS {
+            sets.pop_front();
+        }
+        sets.push_back((key.to_owned(), Arc::clone(&set)));
+        Ok(set)
+    }
+
+    /// Ordinals in the order of `sort`'s field ascending, built on first use
+    /// by SQLite itself so ties, case and missing values sort exactly as
+    /// its ORDER BY does.
+    pub fn order(&self, conn: &Connection, field: SortField) -> Result<&[u32], StoreError> {
+        let slot = &self.orders[SORT_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .unwrap_or_default()];
+        if let Some(order) = slot.get() {
+            return Ok(order);
+        }
+        let started = std::time::Instant::now();
+        let mut order = Vec::with_capacity(self.len());
+        let mut stmt = conn.prepare(&order_sql(field))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(i) = self.ordinal(r.get(0)?) {
+                order.push(i);
+            }
+        }
+        tracing::debug!(
+            ?field,
+            ms = started.elapsed().as_millis() as u64,
+            "sort order built"
+        );
+        // A concurrent build of the same order may have won; both are equal.
+        let _ = slot.set(order);
+        Ok(slot.get().map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// Approximate bytes held, for the operations docs and budget checks.
+    pub fn heap_bytes(&self) -> usize {
+        let orders: usize = self
+            .orders
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|o| o.capacity() * 4)
+            .sum();
+        self.ids.capacity() * 8
+            + self.live.len() / 8
+            + self.played.len() / 8
+            + self.year.capacity() * 2
+            + self.rating.capacity() * 8
+            + self.added_at.capacity() * 8
+            + self.genre_start.capacity() * 4
+            + self.genre_ids.capacity() * 4
+            + orders
+    }
+}
+
+/// A filter compiled against one copy: everything but the text and artist
+/// terms is a test on the arrays; those two arrive as sets of tracks.
+pub(super) struct Matcher<'a> {
+    columns: &'a Columns,
+    exclude_live: bool,
+    /// Allowed years (index = year); `None` when no year term is set.
+    years: Option<Vec<bool>>,
+    min_rating: Option<f64>,
+    played: Option<bool>,
+    added_since: Option<i64>,
+    /// Wanted genre ids (any of); `None` when no genre term is set.
+    genres: Option<FixedBitSet>,
+    /// Tracks the text and artist terms allow.
+    subset: Option<FixedBitSet>,
+}
+
+impl<'a> Matcher<'a> {
+    /// `genre_ids` are the filter's genres, already resolved; `subsets` the
+    /// sets of the text and artist terms.
+    pub fn new(
+        columns: &'a Columns,
+        filter: &Filter,
+        genre_ids: &[i64],
+        subsets: &[Arc<FixedBitSet>],
+    ) -> Self {
+        let genres = (!filter.genres.is_empty()).then(|| {
+            let mut wanted = FixedBitSet::new();
+            for id in genre_ids.iter().filter_map(|&g| usize::try_from(g).ok()) {
+                wanted.grow(id + 1);
+                wanted.insert(id);
+            }
+            wanted
+        });
+        let subset = subsets.split_first().map(|(first, rest)| {
+            let mut set = FixedBitSet::clone(first);
+            for other in rest {
+                set.intersect_with(other);
+            }
+            set
+        });
+        Matcher {
+            columns,
+            exclude_live: filter.exclude_live,
+            years: year_table(filter),
+            min_rating: filter.min_rating,
+            played: filter.played,
+            added_since: filter.added_since,
+            genres,
+            subset,
+        }
+    }
+
+    pub fn matches(&self, i: usize) -> bool {
+        let c = self.columns;
+        if self.exclude_live && c.live.contains(i) {
+            return false;
+        }
+        if let Some(years) = &self.years
+            && !years[c.year[i] as usize]
+        {
+            return false;
+        }
+        if let Some(played) = self.played
+            && c.played.contains(i) != played
+        {
+            return false;
+        }
+        if let Some(min) = self.min_rating
+            && c.rating[i].partial_cmp(&min).is_none_or(|o| o.is_lt())
+        {
+            return false;
+        }
+        if let Some(since) = self.added_since
+            && c.added_at[i] < since
+        {
+            return false;
+        }
+        if let Some(subset) = &self.subset
+            && !subset.contains(i)
+        {
+            return false;
+        }
+        if let Some(wanted) = &self.genres {
+            let (start, end) = (c.genre_start[i] as usize, c.genre_start[i + 1] as usize);
+            if !c.genre_ids[start..end]
+                .iter()
+                .any(|&g| wanted.contains(g as usize))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Candidates in ordinal order: the subset's members when there is one
+    /// (often few), else every track.
+    fn candidates(&self) -> Box<dyn Iterator<Item = usize> + '_> {
+        match &self.subset {
+            Some(subset) => Box::new(subset.ones()),
+            None => Box::new(0..self.columns.len()),
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.candidates().filter(|&i| self.matches(i)).count() as u64
+    }
+
+    /// Every matching ordinal, in ordinal order.
+    pub fn all(&self) -> Vec<u32> {
+        self.candidates()
+            .filter(|&i| self.matches(i))
+            .map(|i| i as u32)
+            .collect()
+    }
+
+    /// The matching ordinals at `offset..offset + limit` of `order`
+    /// (walked backwards for a descending sort).
+    pub fn page(&self, order: &[u32], descending: bool, offset: u64, limit: u64) -> Vec<u32> {
+        let matching = |&&i: &&u32| self.matches(i as usize);
+        let window = |it: &mut dyn Iterator<Item = &u32>| -> Vec<u32> {
+            it.filter(matching)
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .copied()
+                .collect()
+        };
+        if descending {
+            window(&mut order.iter().rev())
+        } else {
+            window(&mut order.iter())
+        }
+    }
+}
+
+/// Which years the decade and year-range terms allow, as a lookup table;
+/// unknown years (0) never match a year term, as in SQL.
+fn year_table(filter: &Filter) -> Option<Vec<bool>> {
+    if filter.decades.is_empty() && filter.year_from.is_none() && filter.year_to.is_none() {
+        return None;
+    }
+    let allowed = |year: i64| {
+        let in_decade = filter.decades.is_empty()
+            || filter.decades.iter().any(|&d| (d..=d + 9).contains(&year));
+        in_decade
+            && filter.year_from.is_none_or(|from| year >= from)
+            && filter.year_to.is_none_or(|to| year <= to)
+    };
+    let mut table = vec![false; MAX_YEAR + 1];
+    for (year, slot) in table.iter_mut().enumerate().skip(1) {
+        *slot = allowed(year as i64);
+    }
+    Some(table)
+}
