@@ -16,6 +16,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use fixedbitset::FixedBitSet;
 use rusqlite::Connection;
@@ -36,9 +37,13 @@ const SORT_FIELDS: [SortField; 9] = [
     SortField::LastPlayed,
 ];
 
-/// How many text and artist lookups each copy remembers: scrolling a result
-/// asks for the same set page after page.
-const REMEMBERED_SETS: usize = 32;
+/// How many text-word and artist sets each copy remembers: scrolling a
+/// result asks for the same sets page after page, and common words recur
+/// across searches. Each takes one bit per track.
+const REMEMBERED_SETS: usize = 64;
+
+/// Sets that took longer than this to build are kept before cheaper ones.
+const EXPENSIVE_SET: Duration = Duration::from_millis(1);
 
 /// Years past this are not valid (the sync keeps only 1000–2100).
 const MAX_YEAR: usize = 2100;
@@ -62,7 +67,14 @@ pub(super) struct Columns {
     genre_start: Vec<u32>,
     genre_ids: Vec<u32>,
     orders: [OnceLock<Vec<u32>>; SORT_FIELDS.len()],
-    sets: Mutex<VecDeque<(String, Arc<FixedBitSet>)>>,
+    /// Least recently used first.
+    sets: Mutex<VecDeque<RememberedSet>>,
+}
+
+struct RememberedSet {
+    key: String,
+    set: Arc<FixedBitSet>,
+    cost: Duration,
 }
 
 /// The copy of the current version, shared by every clone of a `Store`.
@@ -281,28 +293,54 @@ impl Columns {
         self.ids.binary_search(&id).ok().map(|i| i as u32)
     }
 
-    /// A set of tracks from rowids (text or artist matches), remembered
-    /// under `key` for the next queries of this version.
+    /// A set of tracks from rowids (a text word's or an artist's matches),
+    /// remembered under `key` for the next queries of this version.
     pub fn set_of(
         &self,
         key: &str,
         rowids: impl FnOnce() -> Result<Vec<i64>, StoreError>,
     ) -> Result<Arc<FixedBitSet>, StoreError> {
-        if let Some((_, set)) = lock(&self.sets).iter().find(|(k, _)| k == key) {
-            return Ok(Arc::clone(set));
+        {
+            let mut sets = lock(&self.sets);
+            if let Some(at) = sets.iter().position(|s| s.key == key) {
+                let hit = sets.remove(at);
+                let set = hit.as_ref().map(|s| Arc::clone(&s.set));
+                sets.extend(hit);
+                if let Some(set) = set {
+                    return Ok(set);
+                }
+            }
         }
+        let started = std::time::Instant::now();
         let mut set = FixedBitSet::with_capacity(self.len());
         for id in rowids()? {
             if let Some(i) = self.ordinal(id) {
                 set.insert(i as usize);
             }
         }
+        let cost = started.elapsed();
+        tracing::debug!(
+            key,
+            tracks = set.count_ones(..),
+            ms = cost.as_secs_f64() * 1000.0,
+            "track set built"
+        );
         let set = Arc::new(set);
         let mut sets = lock(&self.sets);
-        if sets.len() == REMEMBERED_SETS {
-            sets.pop_front();
+        if sets.len() >= REMEMBERED_SETS {
+            // Forget the least recently used cheap set; common words, whose
+            // sets take longest to build, stay.
+            let victim = sets
+                .iter()
+                .position(|s| s.cost < EXPENSIVE_SET)
+                .unwrap_or(0);
+            sets.remove(victim);
         }
-        sets.push_back((key.to_owned(), Arc::clone(&set)));
+        sets.push_back(RememberedSet {
+            key: key.to_owned(),
+            set: Arc::clone(&set),
+            cost,
+        });
         Ok(set)
     }
 
@@ -336,7 +374,8 @@ impl Columns {
         Ok(slot.get().map(Vec::as_slice).unwrap_or_default())
     }
 
-    /// Approximate bytes held, for the operations docs and budget checks.
+    /// Approximate bytes held (remembered sets aside), for the operations
+    /// docs and budget checks.
     pub fn heap_bytes(&self) -> usize {
         let orders: usize = self
             .orders
@@ -450,43 +489,44 @@ impl<'a> Matcher<'a> {
         true
     }
 
-    /// Candidates in ordinal order: the subset's members when there is one
-    /// (often few), else every track.
-    fn candidates(&self) -> Box<dyn Iterator<Item = usize> + '_> {
+    /// Every matching track, as a set of ordinals. One pass in ordinal
+    /// order (over the text and artist subset alone when there is one), so
+    /// the arrays are read sequentially.
+    pub fn matching(&self) -> FixedBitSet {
+        let mut set = FixedBitSet::with_capacity(self.columns.len());
         match &self.subset {
-            Some(subset) => Box::new(subset.ones()),
-            None => Box::new(0..self.columns.len()),
+            Some(subset) => subset
+                .ones()
+                .filter(|&i| self.matches(i))
+                .for_each(|i| set.insert(i)),
+            None => (0..self.columns.len())
+                .filter(|&i| self.matches(i))
+                .for_each(|i| set.insert(i)),
         }
+        set
     }
+}
 
-    pub fn count(&self) -> u64 {
-        self.candidates().filter(|&i| self.matches(i)).count() as u64
-    }
-
-    /// Every matching ordinal, in ordinal order.
-    pub fn all(&self) -> Vec<u32> {
-        self.candidates()
-            .filter(|&i| self.matches(i))
-            .map(|i| i as u32)
+/// The members of `set` at `offset..offset + limit` of `order` (walked
+/// backwards for a descending sort).
+pub(super) fn page(
+    set: &FixedBitSet,
+    order: &[u32],
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> Vec<u32> {
+    let window = |it: &mut dyn Iterator<Item = &u32>| -> Vec<u32> {
+        it.filter(|&&i| set.contains(i as usize))
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .copied()
             .collect()
-    }
-
-    /// The matching ordinals at `offset..offset + limit` of `order`
-    /// (walked backwards for a descending sort).
-    pub fn page(&self, order: &[u32], descending: bool, offset: u64, limit: u64) -> Vec<u32> {
-        let matching = |&&i: &&u32| self.matches(i as usize);
-        let window = |it: &mut dyn Iterator<Item = &u32>| -> Vec<u32> {
-            it.filter(matching)
-                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                .copied()
-                .collect()
-        };
-        if descending {
-            window(&mut order.iter().rev())
-        } else {
-            window(&mut order.iter())
-        }
+    };
+    if descending {
+        window(&mut order.iter().rev())
+    } else {
+        window(&mut order.iter())
     }
 }
 

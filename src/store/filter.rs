@@ -139,17 +139,37 @@ impl Filter {
         Ok(())
     }
 
-    /// The FTS5 query for the text filter: each word a quoted prefix, all
-    /// required. `None` when the text has no letters or digits.
-    pub fn fts_query(&self) -> Option<String> {
-        let text = self.text.as_deref()?;
+    /// The text filter as FTS5 terms, all required: each word a quoted
+    /// prefix, lower-cased (the index ignores case), without repeats or
+    /// words another word starts with (`the` adds nothing to `them`). Empty
+    /// when the text has no letters or digits.
+    pub fn search_terms(&self) -> Vec<String> {
+        let Some(text) = self.text.as_deref() else {
+            return Vec::new();
+        };
         let words: Vec<String> = text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .take(16)
-            .map(|w| format!("\"{w}\"*"))
+            .map(str::to_lowercase)
             .collect();
-        (!words.is_empty()).then(|| words.join(" "))
+        let mut kept: Vec<&String> = Vec::new();
+        for (i, word) in words.iter().enumerate() {
+            let covered = words
+                .iter()
+                .enumerate()
+                .any(|(j, other)| other.starts_with(word.as_str()) && (other != word || j < i));
+            if !covered {
+                kept.push(word);
+            }
+        }
+        kept.into_iter().map(|w| format!("\"{w}\"*")).collect()
+    }
+
+    /// The whole FTS5 query for the text filter, `None` without terms.
+    pub fn fts_query(&self) -> Option<String> {
+        let terms = self.search_terms();
+        (!terms.is_empty()).then(|| terms.join(" "))
     }
 }
 
@@ -499,10 +519,19 @@ mod tests {
             Filter::from_pairs([("q", "\"a\" OR b* NEAR(c) '; DROP TABLE tracks; --")]).unwrap();
         assert_eq!(
             f.fts_query().as_deref(),
-            Some("\"a\"* \"OR\"* \"b\"* \"NEAR\"* \"c\"* \"DROP\"* \"TABLE\"* \"tracks\"*")
+            Some("\"a\"* \"or\"* \"b\"* \"near\"* \"c\"* \"drop\"* \"table\"* \"tracks\"*")
         );
         let f = Filter::from_pairs([("q", "!!!")]).unwrap();
         assert_eq!(f.fts_query(), None);
+    }
+
+    #[test]
+    fn search_terms_drop_repeats_and_covered_prefixes() {
+        let terms = |q: &str| Filter::from_pairs([("q", q)]).unwrap().search_terms();
+        assert_eq!(terms("The The"), ["\"the\"*"]);
+        assert_eq!(terms("the them Beatles"), ["\"them\"*", "\"beatles\"*"]);
+        assert_eq!(terms("Björk BJÖ"), ["\"björk\"*"]);
+        assert_eq!(terms("a b"), ["\"a\"*", "\"b\"*"]);
     }
 
     #[test]

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
-use rand::seq::{IndexedRandom, SliceRandom};
+use rand::seq::{IteratorRandom, SliceRandom};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
-use super::columns::{Columns, Matcher};
+use super::columns::{Columns, Matcher, page};
 use super::filter::{Filter, FilterError, Sort};
 use super::{Store, StoreError};
 
@@ -115,7 +115,7 @@ impl Store {
         let tx = conn.transaction()?;
         let columns = self.columns.get(&tx)?;
         let terms = Terms::resolve(&tx, &columns, filter)?;
-        Ok(terms.matcher(&columns, filter).count())
+        Ok(terms.matcher(&columns, filter).matching().count_ones(..) as u64)
     }
 
     pub fn tracks(
@@ -130,11 +130,11 @@ impl Store {
         let tx = conn.transaction()?;
         let columns = self.columns.get(&tx)?;
         let terms = Terms::resolve(&tx, &columns, filter)?;
-        let matcher = terms.matcher(&columns, filter);
-        let total = matcher.count();
+        let matching = terms.matcher(&columns, filter).matching();
+        let total = matching.count_ones(..) as u64;
         let shown = if offset < total && limit > 0 {
             let order = columns.order(&tx, sort.field)?;
-            matcher.page(order, sort.descending, offset, limit)
+            page(&matching, order, sort.descending, offset, limit)
         } else {
             Vec::new()
         };
@@ -207,14 +207,16 @@ impl Store {
         let tx = conn.transaction()?;
         let columns = self.columns.get(&tx)?;
         let terms = Terms::resolve(&tx, &columns, filter)?;
-        let matching = terms.matcher(&columns, filter).all();
+        let matching = terms.matcher(&columns, filter).matching();
         let mut rng = rand::rng();
         let mut chosen: Vec<i64> = matching
+            .ones()
             .choose_multiple(&mut rng, n as usize)
-            .map(|&i| columns.id(i))
+            .into_iter()
+            .map(|i| columns.id(i as u32))
             .collect();
         chosen.shuffle(&mut rng);
-        Ok((matching.len() as u64, tracks_by_id(&tx, &chosen)?))
+        Ok((matching.count_ones(..) as u64, tracks_by_id(&tx, &chosen)?))
     }
 
     /// Genre and decade counts over the whole library (computed at sync).

@@ -260,6 +260,54 @@ async fn every_sort_order_pages_like_sqlite_orders() {
     }
 }
 
+/// Text search intersects one remembered set per word; the result must be
+/// what a single full-text query with every word gives, repeats and prefix
+/// words included, whatever was searched before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_search_by_words_equals_one_full_text_query() {
+    let plex = spawn_plex(3_000, 7).await;
+    let cache = Cache::new(&plex);
+    cache.sync().await.unwrap();
+    let store = cache.store();
+    let db = rusqlite::Connection::open(store.path()).unwrap();
+    let reference = |words: &[&str]| -> BTreeSet<String> {
+        let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+        db.prepare(
+            "SELECT rating_key FROM tracks WHERE is_live = 0
+             AND id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1)",
+        )
+        .unwrap()
+        .query_map([query.join(" ")], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let cases: &[(&str, &[&str])] = &[
+        ("the", &["the"]),
+        ("The The", &["the", "the"]),
+        ("the them", &["the", "them"]),
+        ("a b", &["a", "b"]),
+        ("THE a", &["the", "a"]),
+        ("l", &["l"]),
+        ("lo the", &["lo", "the"]),
+        ("zzzz the", &["zzzz", "the"]),
+    ];
+    // Twice: the second round answers from remembered sets.
+    for round in 0..2 {
+        for (q, words) in cases {
+            let filter = Filter::from_pairs([("q", *q)]).unwrap();
+            let want = reference(words);
+            let page = store.tracks(&filter, Sort::default(), 0, 1000).unwrap();
+            assert_eq!(page.total as usize, want.len(), "round {round}, q={q}");
+            assert_eq!(store.count(&filter).unwrap() as usize, want.len());
+            if want.len() <= 1000 {
+                let got: BTreeSet<String> = page.tracks.into_iter().map(|t| t.rating_key).collect();
+                assert_eq!(got, want, "round {round}, q={q}");
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_search_ignores_case_and_accents() {
     let plex = spawn_plex(3_000, 5).await;
