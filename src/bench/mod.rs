@@ -92,6 +92,7 @@ impl Config {
             (Kind::DeepPage, 100),
             (Kind::Stats, 100),
             (Kind::Search, 300),
+            (Kind::FirstSearch, 100),
             (Kind::Sample, 100),
         ];
         full.into_iter()
@@ -654,7 +655,7 @@ impl Bench {
                 ),
             );
         }
-        for kind in Kind::ALL {
+        for kind in Kind::ALL.into_iter().filter(|k| k.over_http()) {
             self.cases.push(query_case(
                 &format!("http_{}", kind.id()),
                 &format!("{}, {label}, HTTP", kind.label()),

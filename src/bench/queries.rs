@@ -20,6 +20,7 @@ pub async fn in_process(store: &Store, queries: Vec<Query>) -> anyhow::Result<Ve
     tokio::task::spawn_blocking(move || {
         let mut times = Vec::with_capacity(queries.len());
         for query in &queries {
+            query.prepare(&store);
             let started = Instant::now();
             query
                 .run(&store)

@@ -24,18 +24,28 @@ pub enum Kind {
     DeepPage,
     Stats,
     Search,
+    /// A search whose words' sets are not remembered: the cost of a word
+    /// searched for the first time since the last sync. In-process only.
+    FirstSearch,
     Sample,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Count,
         Kind::Page,
         Kind::DeepPage,
         Kind::Stats,
         Kind::Search,
+        Kind::FirstSearch,
         Kind::Sample,
     ];
+
+    /// Kinds that can be timed over HTTP (a first search needs the store's
+    /// remembered sets cleared right before it).
+    pub fn over_http(self) -> bool {
+        self != Kind::FirstSearch
+    }
 
     pub fn id(self) -> &'static str {
         match self {
@@ -44,6 +54,7 @@ impl Kind {
             Kind::DeepPage => "page_deep",
             Kind::Stats => "stats",
             Kind::Search => "search",
+            Kind::FirstSearch => "search_first",
             Kind::Sample => "sample",
         }
     }
@@ -55,6 +66,7 @@ impl Kind {
             Kind::DeepPage => "page of 100, random sort, deep offset",
             Kind::Stats => "genre and decade stats",
             Kind::Search => "text search (page of 100)",
+            Kind::FirstSearch => "text search, words not searched before (page of 100)",
             Kind::Sample => "random sample of 100 matching",
         }
     }
@@ -208,7 +220,7 @@ impl<'a> Generator<'a> {
                     Some(query)
                 }
                 Kind::Stats => self.query(kind, Vec::new(), None, 0),
-                Kind::Search => {
+                Kind::Search | Kind::FirstSearch => {
                     let q = self.search_text();
                     q.and_then(|q| self.query(kind, vec![("q", q)], None, 0))
                 }
@@ -226,7 +238,7 @@ impl<'a> Generator<'a> {
     pub fn mix(&mut self, per_kind: usize, store: &Store) -> Result<Vec<Query>, StoreError> {
         use rand::seq::SliceRandom;
         let mut all = Vec::new();
-        for kind in Kind::ALL {
+        for kind in Kind::ALL.into_iter().filter(|k| k.over_http()) {
             let n = if kind == Kind::Stats {
                 per_kind.div_ceil(4)
             } else {
@@ -387,11 +399,18 @@ impl Query {
         text
     }
 
+    /// Untimed preparation: a first search starts with no remembered sets.
+    pub fn prepare(&self, store: &Store) {
+        if self.kind == Kind::FirstSearch {
+            store.forget_remembered_sets();
+        }
+    }
+
     /// Runs the query against the store (what the API handler calls).
     pub fn run(&self, store: &Store) -> Result<u64, StoreError> {
         match self.kind {
             Kind::Count => store.count(&self.filter),
-            Kind::Page | Kind::DeepPage | Kind::Search => {
+            Kind::Page | Kind::DeepPage | Kind::Search | Kind::FirstSearch => {
                 let sort = Sort::parse(self.sort.map(|s| s.0), self.sort.map(|s| s.1))?;
                 Ok(store.tracks(&self.filter, sort, self.offset, PAGE)?.total)
             }
@@ -414,7 +433,7 @@ impl Query {
                 self.append_params(&mut path);
                 (reqwest::Method::GET, path, None)
             }
-            Kind::Page | Kind::DeepPage | Kind::Search => {
+            Kind::Page | Kind::DeepPage | Kind::Search | Kind::FirstSearch => {
                 let mut path = format!("/api/library/tracks?limit={PAGE}&offset={}", self.offset);
                 if let Some((field, order)) = self.sort {
                     let _ = write!(path, "&sort={field}&order={order}");

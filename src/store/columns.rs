@@ -71,8 +71,29 @@ pub(super) struct Columns {
     sets: Mutex<VecDeque<RememberedSet>>,
 }
 
+/// A statement that finds tracks by one text parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Lookup {
+    sql: &'static str,
+    param: String,
+}
+
+impl Lookup {
+    pub fn new(sql: &'static str, param: String) -> Self {
+        Lookup { sql, param }
+    }
+
+    fn rowids(&self, conn: &Connection) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = conn.prepare_cached(self.sql)?;
+        let ids = stmt
+            .query_map([&self.param], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+}
+
 struct RememberedSet {
-    key: String,
+    lookup: Lookup,
     set: Arc<FixedBitSet>,
     cost: Duration,
 }
@@ -96,7 +117,8 @@ impl ColumnsCache {
 
     /// Builds the copy of a library about to be committed as `version`
     /// (`conn` is inside the writing transaction), with the sort orders the
-    /// current copy has built. `None` when nobody will query it.
+    /// current copy has built and its costly word sets. `None` when nobody
+    /// will query it.
     pub fn prepare(
         &self,
         conn: &Connection,
@@ -105,18 +127,16 @@ impl ColumnsCache {
         if !self.build_before_commit.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let in_use: Vec<SortField> = match lock(&self.current).as_ref() {
-            Some(current) => SORT_FIELDS
-                .iter()
-                .zip(&current.orders)
-                .filter(|(_, order)| order.get().is_some())
-                .map(|(field, _)| *field)
-                .collect(),
-            None => vec![SortField::default()],
+        let (in_use, costly) = match lock(&self.current).as_ref() {
+            Some(current) => (current.orders_in_use(), current.costly_lookups()),
+            None => (vec![SortField::default()], Vec::new()),
         };
         let columns = Columns::load(conn, version)?;
         for field in in_use {
             columns.order(conn, field)?;
+        }
+        for lookup in costly {
+            columns.set_of(conn, lookup)?;
         }
         Ok(Some(Arc::new(columns)))
     }
@@ -159,6 +179,13 @@ impl ColumnsCache {
     /// Bytes held by the current copy, if one is loaded.
     pub fn heap_bytes(&self) -> Option<usize> {
         lock(&self.current).as_ref().map(|c| c.heap_bytes())
+    }
+
+    /// Forgets the current copy's remembered sets.
+    pub fn forget_sets(&self) {
+        if let Some(current) = lock(&self.current).as_ref() {
+            lock(&current.sets).clear();
+        }
     }
 
     /// Forgets the copy (the file was replaced).
@@ -279,6 +306,25 @@ impl Columns {
         self.ids.len()
     }
 
+    fn orders_in_use(&self) -> Vec<SortField> {
+        SORT_FIELDS
+            .iter()
+            .zip(&self.orders)
+            .filter(|(_, order)| order.get().is_some())
+            .map(|(field, _)| *field)
+            .collect()
+    }
+
+    /// Lookups whose sets were slow to build (common words): worth
+    /// building again for the next version before anyone asks.
+    fn costly_lookups(&self) -> Vec<Lookup> {
+        lock(&self.sets)
+            .iter()
+            .filter(|s| s.cost >= EXPENSIVE_SET)
+            .map(|s| s.lookup.clone())
+            .collect()
+    }
+
     pub fn id(&self, ordinal: u32) -> i64 {
         self.ids[ordinal as usize]
     }
@@ -293,16 +339,16 @@ impl Columns {
         self.ids.binary_search(&id).ok().map(|i| i as u32)
     }
 
-    /// A set of tracks from rowids (a text word's or an artist's matches),
-    /// remembered under `key` for the next queries of this version.
+    /// The tracks a lookup finds (a text word's or an artist's), remembered
+    /// for the next queries of this version.
     pub fn set_of(
         &self,
-        key: &str,
-        rowids: impl FnOnce() -> Result<Vec<i64>, StoreError>,
+        conn: &Connection,
+        lookup: Lookup,
     ) -> Result<Arc<FixedBitSet>, StoreError> {
         {
             let mut sets = lock(&self.sets);
-            if let Some(at) = sets.iter().position(|s| s.key == key) {
+            if let Some(at) = sets.iter().position(|s| s.lookup == lookup) {
                 let hit = sets.remove(at);
                 let set = hit.as_ref().map(|s| Arc::clone(&s.set));
                 sets.extend(hit);
@@ -313,14 +359,14 @@ impl Columns {
         }
         let started = std::time::Instant::now();
         let mut set = FixedBitSet::with_capacity(self.len());
-        for id in rowids()? {
+        for id in lookup.rowids(conn)? {
             if let Some(i) = self.ordinal(id) {
                 set.insert(i as usize);
             }
         }
         let cost = started.elapsed();
         tracing::debug!(
-            key,
+            lookup = %lookup.param,
             tracks = set.count_ones(..),
             ms = cost.as_secs_f64() * 1000.0,
             "track set built"
@@ -337,7 +383,7 @@ impl Columns {
             sets.remove(victim);
         }
         sets.push_back(RememberedSet {
-            key: key.to_owned(),
+            lookup,
             set: Arc::clone(&set),
             cost,
         });

@@ -12,7 +12,7 @@ use rand::seq::{IteratorRandom, SliceRandom};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
-use super::columns::{Columns, Matcher, page};
+use super::columns::{Columns, Lookup, Matcher, page};
 use super::filter::{Filter, FilterError, Sort};
 use super::{Store, StoreError};
 
@@ -161,6 +161,12 @@ impl Store {
     /// columns before they commit, so queries never wait for them.
     pub fn build_filter_columns_before_commit(&self) {
         self.columns.set_build_before_commit(true);
+    }
+
+    /// Forgets the remembered text-word and artist sets, so the next
+    /// search looks its words up again (for measuring that cost).
+    pub fn forget_remembered_sets(&self) {
+        self.columns.forget_sets();
     }
 
     /// Bytes held by the in-memory filter columns (0 before the first query).
@@ -355,14 +361,12 @@ impl Terms {
         filter.validate()?;
         let genre_ids = genre_ids(conn, &filter.genres)?;
         let mut subsets = Vec::new();
-        if let Some(query) = filter.fts_query() {
-            subsets
-                .push(columns.set_of(&format!("text:{query}"), || rowids(conn, TEXT_SQL, &query))?);
+        // One set per word: common words recur across searches.
+        for term in filter.search_terms() {
+            subsets.push(columns.set_of(conn, Lookup::new(TEXT_SQL, term))?);
         }
         if let Some(artist) = &filter.artist {
-            subsets.push(columns.set_of(&format!("artist:{artist}"), || {
-                rowids(conn, ARTIST_SQL, artist)
-            })?);
+            subsets.push(columns.set_of(conn, Lookup::new(ARTIST_SQL, artist.clone()))?);
         }
         Ok(Terms { genre_ids, subsets })
     }
@@ -370,14 +374,6 @@ impl Terms {
     fn matcher<'a>(&self, columns: &'a Columns, filter: &Filter) -> Matcher<'a> {
         Matcher::new(columns, filter, &self.genre_ids, &self.subsets)
     }
-}
-
-fn rowids(conn: &Connection, sql: &str, param: &str) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let ids = stmt
-        .query_map([param], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(ids)
 }
 
 fn genre_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>, StoreError> {
