@@ -575,6 +575,9 @@ impl Bench {
         label: &str,
     ) -> anyhow::Result<(Option<f64>, Option<f64>)> {
         let store = open_store(data_dir)?;
+        // As a server does at start: filter columns, default order, common words.
+        let warm = store.clone();
+        tokio::task::spawn_blocking(move || warm.warm()).await??;
         let vocabulary = vocabulary(&store).await?;
         let counts = self.config.query_counts();
         let seed = self.config.seed;

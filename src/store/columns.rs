@@ -19,10 +19,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use fixedbitset::FixedBitSet;
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 
 use super::StoreError;
 use super::filter::{Filter, Sort, SortField};
+use super::query::TEXT_SQL;
 
 /// Sort fields, each with a slot for its order.
 const SORT_FIELDS: [SortField; 9] = [
@@ -41,6 +42,15 @@ const SORT_FIELDS: [SortField; 9] = [
 /// result asks for the same sets page after page, and common words recur
 /// across searches. Each takes one bit per track.
 const REMEMBERED_SETS: usize = 64;
+
+/// A word in at least one track of this many is common: its set is built
+/// ahead and kept (at most `COMMON_WORDS` of them).
+const COMMON_WORD_SHARE: usize = 20;
+const COMMON_WORDS: usize = 24;
+
+/// The most common words of the text index, most common first.
+const COMMON_WORDS_SQL: &str =
+    "SELECT term FROM tracks_fts_words WHERE doc >= ?1 ORDER BY doc DESC LIMIT ?2";
 
 /// Sets that took longer than this to build are kept before cheaper ones.
 const EXPENSIVE_SET: Duration = Duration::from_millis(1);
@@ -96,6 +106,8 @@ struct RememberedSet {
     lookup: Lookup,
     set: Arc<FixedBitSet>,
     cost: Duration,
+    /// A common word's set, kept for the whole version.
+    pinned: bool,
 }
 
 /// The copy of the current version, shared by every clone of a `Store`.
@@ -138,6 +150,7 @@ impl ColumnsCache {
         for lookup in costly {
             columns.set_of(conn, lookup)?;
         }
+        columns.remember_common_words(conn)?;
         Ok(Some(Arc::new(columns)))
     }
 
@@ -181,10 +194,11 @@ impl ColumnsCache {
         lock(&self.current).as_ref().map(|c| c.heap_bytes())
     }
 
-    /// Forgets the current copy's remembered sets.
+    /// Forgets the current copy's remembered sets, but for the common
+    /// words' (built ahead by design, never searched "for the first time").
     pub fn forget_sets(&self) {
         if let Some(current) = lock(&self.current).as_ref() {
-            lock(&current.sets).clear();
+            lock(&current.sets).retain(|s| s.pinned);
         }
     }
 
@@ -306,6 +320,25 @@ impl Columns {
         self.ids.len()
     }
 
+    /// Builds and keeps the sets of the most common words (those in at
+    /// least one track of `COMMON_WORD_SHARE`): the full-text index needs
+    /// longest for them, and they are the likeliest to be searched.
+    pub fn remember_common_words(&self, conn: &Connection) -> Result<(), StoreError> {
+        let min_tracks = (self.len() / COMMON_WORD_SHARE).max(1000) as i64;
+        let words: Vec<String> = conn
+            .prepare_cached(COMMON_WORDS_SQL)?
+            .query_map(params![min_tracks, COMMON_WORDS as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for word in words {
+            let lookup = Lookup::new(TEXT_SQL, format!("\"{word}\"*"));
+            self.set_of(conn, lookup.clone())?;
+            if let Some(entry) = lock(&self.sets).iter_mut().find(|s| s.lookup == lookup) {
+                entry.pinned = true;
+            }
+        }
+        Ok(())
+    }
+
     fn orders_in_use(&self) -> Vec<SortField> {
         SORT_FIELDS
             .iter()
@@ -320,7 +353,7 @@ impl Columns {
     fn costly_lookups(&self) -> Vec<Lookup> {
         lock(&self.sets)
             .iter()
-            .filter(|s| s.cost >= EXPENSIVE_SET)
+            .filter(|s| s.cost >= EXPENSIVE_SET && !s.pinned)
             .map(|s| s.lookup.clone())
             .collect()
     }
@@ -378,14 +411,17 @@ impl Columns {
             // sets take longest to build, stay.
             let victim = sets
                 .iter()
-                .position(|s| s.cost < EXPENSIVE_SET)
-                .unwrap_or(0);
-            sets.remove(victim);
+                .position(|s| s.cost < EXPENSIVE_SET && !s.pinned)
+                .or_else(|| sets.iter().position(|s| !s.pinned));
+            if let Some(victim) = victim {
+                sets.remove(victim);
+            }
         }
         sets.push_back(RememberedSet {
             lookup,
             set: Arc::clone(&set),
             cost,
+            pinned: false,
         });
         Ok(set)
     }

@@ -73,7 +73,7 @@ pub struct Stats {
 }
 
 /// Tracks whose title, artist or album has every word of an FTS5 query.
-const TEXT_SQL: &str = "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1";
+pub(super) const TEXT_SQL: &str = "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1";
 /// Tracks by or on an album of an artist: a union of two index searches (a
 /// plain OR may be planned as a scan).
 const ARTIST_SQL: &str = "SELECT id FROM tracks WHERE artist = ?1 COLLATE NOCASE
@@ -154,6 +154,7 @@ impl Store {
         let tx = conn.transaction()?;
         let columns = self.columns.get(&tx)?;
         columns.order(&tx, Sort::default().field)?;
+        columns.remember_common_words(&tx)?;
         Ok(())
     }
 
@@ -163,8 +164,9 @@ impl Store {
         self.columns.set_build_before_commit(true);
     }
 
-    /// Forgets the remembered text-word and artist sets, so the next
-    /// search looks its words up again (for measuring that cost).
+    /// Forgets the remembered text-word and artist sets (the common words'
+    /// aside), so the next search looks its words up again (for measuring
+    /// that cost).
     pub fn forget_remembered_sets(&self) {
         self.columns.forget_sets();
     }

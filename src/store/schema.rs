@@ -131,5 +131,7 @@ pub const MIGRATIONS: &[&str] = &[
         detail = none, prefix = '1 2 3'
     );
     INSERT INTO tracks_fts (tracks_fts) VALUES ('rebuild');
+    -- Each word of the text index and how many tracks have it.
+    CREATE VIRTUAL TABLE tracks_fts_words USING fts5vocab(tracks_fts, 'row');
     "#,
 ];
