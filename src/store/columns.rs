@@ -77,6 +77,8 @@ pub(super) struct Columns {
     genre_start: Vec<u32>,
     genre_ids: Vec<u32>,
     orders: [OnceLock<Vec<u32>>; SORT_FIELDS.len()],
+    /// One build of an order at a time: a second query waits for it.
+    order_builds: Mutex<()>,
     /// Least recently used first.
     sets: Mutex<VecDeque<RememberedSet>>,
 }
@@ -252,6 +254,7 @@ impl Columns {
             genre_start: Vec::with_capacity(n + 1),
             genre_ids: Vec::new(),
             orders: Default::default(),
+            order_builds: Mutex::new(()),
             sets: Mutex::new(VecDeque::new()),
         };
         columns.load_tracks(conn, n)?;
@@ -406,6 +409,10 @@ impl Columns {
         );
         let set = Arc::new(set);
         let mut sets = lock(&self.sets);
+        if sets.iter().any(|s| s.lookup == lookup) {
+            // Another query built the same set meanwhile.
+            return Ok(set);
+        }
         if sets.len() >= REMEMBERED_SETS {
             // Forget the least recently used cheap set; common words, whose
             // sets take longest to build, stay.
@@ -437,6 +444,10 @@ impl Columns {
         if let Some(order) = slot.get() {
             return Ok(order);
         }
+        let _building = lock(&self.order_builds);
+        if let Some(order) = slot.get() {
+            return Ok(order);
+        }
         let started = std::time::Instant::now();
         let mut order = Vec::with_capacity(self.len());
         let mut stmt = conn.prepare(&order_sql(field))?;
@@ -451,7 +462,6 @@ impl Columns {
             ms = started.elapsed().as_millis() as u64,
             "sort order built"
         );
-        // A concurrent build of the same order may have won; both are equal.
         let _ = slot.set(order);
         Ok(slot.get().map(Vec::as_slice).unwrap_or_default())
     }
