@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::store::{Filter, Sort, Store, StoreError};
+use crate::store::{Filter, Sort, SortField, Store, StoreError};
 
 /// Tracks per page, as the page asks.
 pub const PAGE: u64 = 100;
@@ -104,18 +104,6 @@ pub struct Vocabulary {
     pub added: Vec<String>,
     pub track_count: u64,
 }
-
-const SORT_FIELDS: &[&str] = &[
-    "title",
-    "artist",
-    "album",
-    "year",
-    "rating",
-    "duration",
-    "added",
-    "plays",
-    "last_played",
-];
 
 impl Vocabulary {
     /// Reads genres and decades from the statistics, and words, artists and
@@ -269,10 +257,9 @@ impl<'a> Generator<'a> {
     }
 
     fn random_sort(&mut self) -> (&'static str, &'static str) {
-        let field = SORT_FIELDS
+        let field = SortField::ALL
             .choose(&mut self.rng)
-            .copied()
-            .unwrap_or("title");
+            .map_or("title", |f| f.name());
         let order = if self.rng.random_bool(0.5) {
             "asc"
         } else {

@@ -26,19 +26,6 @@ use super::StoreError;
 use super::filter::{Filter, Sort, SortField};
 use super::query::TEXT_SQL;
 
-/// Sort fields, each with a slot for its order.
-const SORT_FIELDS: [SortField; 9] = [
-    SortField::Artist,
-    SortField::Title,
-    SortField::Album,
-    SortField::Year,
-    SortField::Rating,
-    SortField::Duration,
-    SortField::Added,
-    SortField::Plays,
-    SortField::LastPlayed,
-];
-
 /// How many text-word and artist sets each copy remembers: scrolling a
 /// result asks for the same sets page after page, and common words recur
 /// across searches. Each takes one bit per track.
@@ -77,7 +64,8 @@ pub(super) struct Columns {
     /// Genres of ordinal `i`: `genre_ids[genre_start[i]..genre_start[i + 1]]`.
     genre_start: Vec<u32>,
     genre_ids: Vec<u32>,
-    orders: [OnceLock<Vec<u32>>; SORT_FIELDS.len()],
+    /// Indexed by `SortField as usize`.
+    orders: [OnceLock<Vec<u32>>; SortField::ALL.len()],
     /// One build of an order at a time: a second query waits for it.
     order_builds: Mutex<()>,
     /// Least recently used first.
@@ -270,6 +258,8 @@ impl Columns {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let i = self.ids.len();
+            // Rows and count come from one snapshot and agree; never index
+            // past the bitsets sized by the count.
             if i == n {
                 break;
             }
@@ -286,10 +276,6 @@ impl Columns {
             self.added_at
                 .push(r.get::<_, Option<i64>>(5)?.unwrap_or(NO_TIME));
         }
-        // Rows and count come from one snapshot, so they agree; trim anyway.
-        let len = self.ids.len();
-        self.live.grow(len);
-        self.played.grow(len);
         Ok(())
     }
 
@@ -344,11 +330,9 @@ impl Columns {
     }
 
     fn orders_in_use(&self) -> Vec<SortField> {
-        SORT_FIELDS
-            .iter()
-            .zip(&self.orders)
-            .filter(|(_, order)| order.get().is_some())
-            .map(|(field, _)| *field)
+        SortField::ALL
+            .into_iter()
+            .filter(|&field| self.orders[field as usize].get().is_some())
             .collect()
     }
 
@@ -438,10 +422,7 @@ impl Columns {
     /// by SQLite itself so ties, case and missing values sort exactly as
     /// its ORDER BY does.
     pub fn order(&self, conn: &Connection, field: SortField) -> Result<&[u32], StoreError> {
-        let slot = &self.orders[SORT_FIELDS
-            .iter()
-            .position(|f| *f == field)
-            .unwrap_or_default()];
+        let slot = &self.orders[field as usize];
         if let Some(order) = slot.get() {
             return Ok(order);
         }

@@ -279,6 +279,36 @@ pub enum SortField {
     LastPlayed,
 }
 
+impl SortField {
+    /// Every field, in declaration order (`field as usize` indexes it).
+    pub const ALL: [SortField; 9] = [
+        SortField::Artist,
+        SortField::Title,
+        SortField::Album,
+        SortField::Year,
+        SortField::Rating,
+        SortField::Duration,
+        SortField::Added,
+        SortField::Plays,
+        SortField::LastPlayed,
+    ];
+
+    /// The name `Sort::parse` takes for this field.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortField::Artist => "artist",
+            SortField::Title => "title",
+            SortField::Album => "album",
+            SortField::Year => "year",
+            SortField::Rating => "rating",
+            SortField::Duration => "duration",
+            SortField::Added => "added",
+            SortField::Plays => "plays",
+            SortField::LastPlayed => "last_played",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Sort {
     pub field: SortField,
@@ -544,6 +574,10 @@ mod tests {
             }
         );
         assert!(Sort::parse(Some("id; DROP"), None).is_err());
+        for (i, field) in SortField::ALL.into_iter().enumerate() {
+            assert_eq!(field as usize, i);
+            assert_eq!(Sort::parse(Some(field.name()), None).unwrap().field, field);
+        }
         assert!(Sort::parse(None, Some("up")).is_err());
     }
 

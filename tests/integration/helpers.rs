@@ -70,25 +70,28 @@ impl Cache {
         self.engine.run(ticket, CancellationToken::new()).await
     }
 
-    /// Every cached track, live ones included, by rating key.
-    pub fn all_tracks(&self) -> Vec<TrackRow> {
-        let filter = Filter {
-            exclude_live: false,
-            ..Filter::default()
-        };
+    /// Every cached track matching `filter`, paged in the default order.
+    pub fn tracks_matching(&self, filter: &Filter) -> Vec<TrackRow> {
         let mut out = Vec::new();
-        let mut offset = 0;
         loop {
             let page = self
                 .store()
-                .tracks(&filter, Sort::default(), offset, 1000)
+                .tracks(filter, Sort::default(), out.len() as u64, 1000)
                 .unwrap();
             if page.tracks.is_empty() {
                 break;
             }
-            offset += page.tracks.len() as u64;
             out.extend(page.tracks);
         }
+        out
+    }
+
+    /// Every cached track, live ones included, by rating key.
+    pub fn all_tracks(&self) -> Vec<TrackRow> {
+        let mut out = self.tracks_matching(&Filter {
+            exclude_live: false,
+            ..Filter::default()
+        });
         out.sort_by(|a, b| a.rating_key.cmp(&b.rating_key));
         out
     }
