@@ -1498,3 +1498,65 @@ async fn mutations_show_up_in_the_next_answers() {
     assert!(stats.requests >= 5 && stats.items_served >= 2 * section_total as u64);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn refused_sorts_get_500_and_other_sorts_still_answer() {
+    let library = Library::generate(120, 23);
+    let in_one = library.tracks.iter().filter(|t| t.section == "1").count();
+    let emulator = spawn(library).await;
+    emulator.set_faults(Faults {
+        refuse_sorts: vec!["ratingKey".into(), "addedAt".into()],
+        ..Faults::default()
+    });
+    let listing = |sort: &str| format!("/library/sections/1/all?type=10&sort={sort}");
+    for refused in ["ratingKey", "addedAt:asc", "addedAt:desc"] {
+        let response = get(&emulator, &listing(refused), true)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 500, "{refused}");
+    }
+    let by_id = get_json(&emulator, &listing("id")).await;
+    let keys = rating_keys(&by_id);
+    assert_eq!(keys.len(), in_one);
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "id orders by key");
+    let unsorted = get_json(&emulator, "/library/sections/1/all?type=10").await;
+    assert_eq!(metadata(&unsorted).len(), in_one);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn duplicated_tracks_are_listed_twice_and_counted() {
+    let library = Library::generate(50, 24);
+    let in_one = library.tracks.iter().filter(|t| t.section == "1").count();
+    let emulator = spawn(library).await;
+    emulator.set_faults(Faults {
+        duplicate_tracks: 2,
+        ..Faults::default()
+    });
+    let all = "/library/sections/1/all?type=10&sort=ratingKey";
+    let keys = rating_keys(&get_json(&emulator, all).await);
+    assert_eq!(keys.len(), in_one + 2);
+    assert_eq!((keys[0], keys[2]), (keys[1], keys[3]));
+    let page = get_json(&emulator, &tracks_path("1", 0, 10)).await;
+    assert_eq!(container(&page)["totalSize"], in_one as u64 + 2);
+    // Albums are never duplicated.
+    let albums = get_json(&emulator, "/library/sections/1/all?type=9").await;
+    let album_keys = rating_keys(&albums);
+    let distinct: HashSet<u64> = album_keys.iter().copied().collect();
+    assert_eq!(distinct.len(), album_keys.len());
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_track_can_carry_its_name_only_in_title_sort() {
+    let mut library = Library::generate(20, 25);
+    library.tracks[0].title = String::new();
+    library.tracks[0].title_sort = Some("Hidden Name".into());
+    let key = library.tracks[0].rating_key;
+    let emulator = spawn(library).await;
+    let track = track_json(&emulator, key).await;
+    assert_eq!(track["title"], "");
+    assert_eq!(track["titleSort"], "Hidden Name");
+    emulator.shutdown().await;
+}

@@ -87,6 +87,12 @@ struct FaultArgs {
     /// Leave totalSize out of paged answers.
     #[arg(long)]
     omit_total_size: bool,
+    /// Answer 500 to listings sorted by this field (repeatable: ratingKey, id, addedAt, ...).
+    #[arg(long = "refuse-sort")]
+    refuse_sorts: Vec<String>,
+    /// List the first N tracks of every track listing twice.
+    #[arg(long, default_value_t = 0)]
+    duplicate_tracks: u32,
 }
 
 impl FaultArgs {
@@ -108,6 +114,8 @@ impl FaultArgs {
             }),
             page_size_cap: self.page_size_cap,
             omit_total_size: self.omit_total_size,
+            refuse_sorts: self.refuse_sorts.clone(),
+            duplicate_tracks: self.duplicate_tracks,
         }
     }
 }

@@ -24,6 +24,24 @@ pub struct Faults {
     pub page_size_cap: Option<u32>,
     /// Paged answers lack `totalSize` and `X-Plex-Container-Total-Size`.
     pub omit_total_size: bool,
+    /// Listings sorted by one of these fields (`ratingKey`, `id`, `addedAt`,
+    /// ...; the name before any `:asc`) get 500, as some servers answer.
+    pub refuse_sorts: Vec<String>,
+    /// The first this many tracks of every track listing are listed twice
+    /// (each right after itself), and counted twice in `totalSize`.
+    pub duplicate_tracks: u32,
+}
+
+impl Faults {
+    /// Whether a listing asking for `sort` must be refused.
+    pub fn refuses_sort(&self, sort: Option<&str>) -> bool {
+        let Some(sort) = sort.filter(|s| !s.is_empty()) else {
+            return false;
+        };
+        let first = sort.split(',').next().unwrap_or(sort);
+        let name = first.split_once(':').map_or(first, |(name, _)| name);
+        self.refuse_sorts.iter().any(|refused| refused == name)
+    }
 }
 
 /// Which track pages fail, and how: the first `after` succeed, the next
@@ -187,6 +205,19 @@ mod tests {
         );
         assert!(faults.omit_total_size);
         assert_eq!(faults.latency_ms, 0);
+    }
+
+    #[test]
+    fn refused_sorts_match_the_field_name_whatever_the_direction() {
+        let faults = Faults {
+            refuse_sorts: vec!["ratingKey".into(), "addedAt".into()],
+            ..Faults::default()
+        };
+        assert!(faults.refuses_sort(Some("ratingKey")));
+        assert!(faults.refuses_sort(Some("addedAt:asc")));
+        assert!(!faults.refuses_sort(Some("id")));
+        assert!(!faults.refuses_sort(None));
+        assert!(!Faults::default().refuses_sort(Some("ratingKey")));
     }
 
     #[test]

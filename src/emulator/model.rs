@@ -85,6 +85,10 @@ pub struct Track {
     pub album_key: u64,
     pub artist_key: u64,
     pub title: String,
+    /// Sent as `titleSort` instead of the one derived from the title; real
+    /// servers may send an empty title with the name only here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_sort: Option<String>,
     pub original_title: Option<String>,
     pub index: Option<u32>,
     pub parent_index: Option<u32>,

@@ -24,6 +24,12 @@ pub enum PlexError {
     BadResponse { path: String, detail: String },
     #[error("Plex answered {status} to {path}")]
     ServerError { path: String, status: u16 },
+    #[error(
+        "Plex redirected {path} to another origin ({to}); refused so the token stays with the configured server"
+    )]
+    Redirected { path: String, to: String },
+    #[error("Plex sent more than {limit_mb} MB for {path}; the answer is too large")]
+    TooLarge { path: String, limit_mb: u64 },
 }
 
 impl PlexError {
@@ -38,6 +44,8 @@ impl PlexError {
             PlexError::NotMusicLibrary { .. } => "not_music",
             PlexError::BadResponse { .. } => "bad_response",
             PlexError::ServerError { .. } => "server_error",
+            PlexError::Redirected { .. } => "redirected",
+            PlexError::TooLarge { .. } => "too_large",
         }
     }
 

@@ -1,11 +1,14 @@
 //! The Plex client: talks to a Plex Media Server over HTTP(S), decodes its
 //! JSON into our domain types, classifies every failure ([`PlexError`]) and
 //! retries transient ones with backoff. The token travels only in the
-//! `X-Plex-Token` header, so no URL, log line or error message can carry it.
+//! `X-Plex-Token` header, so no URL, log line or error message can carry it,
+//! and only to the configured origin: redirects elsewhere are refused.
+//! Answers are read up to a size limit, never whole whatever their size.
 
 mod error;
 pub mod wire;
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
@@ -19,6 +22,22 @@ use crate::config::Secret;
 const PRODUCT: &str = "plexcache";
 /// Keys per playlist request: far below the URI lengths where servers answer 414.
 pub const PLAYLIST_CHUNK: usize = 200;
+/// Same-origin redirects followed before giving up (reqwest's own default).
+const MAX_REDIRECTS: usize = 10;
+/// Bytes allowed per listed item: real items take 1 to 3 KB, so this leaves
+/// room for long fields while a runaway answer stops early.
+const BODY_BYTES_PER_ITEM: u64 = 64 * 1024;
+/// The least any answer may take, whatever the page size.
+const MIN_BODY_LIMIT: u64 = 32 * 1024 * 1024;
+
+/// The largest answer accepted when pages hold `page_size` items (albums and
+/// artists by key are asked for in batches of at most 100, below any page
+/// size's limit).
+pub fn body_limit(page_size: u64) -> u64 {
+    page_size
+        .saturating_mul(BODY_BYTES_PER_ITEM)
+        .max(MIN_BODY_LIMIT)
+}
 
 /// How to reach a server.
 #[derive(Debug, Clone)]
@@ -30,6 +49,8 @@ pub struct ClientOptions {
     pub accept_invalid_certs: bool,
     /// First retry delay; doubles each time.
     pub backoff: Duration,
+    /// Longest answer body read, in bytes; longer fails as too large.
+    pub max_body_bytes: u64,
 }
 
 impl ClientOptions {
@@ -41,6 +62,7 @@ impl ClientOptions {
             retries: 2,
             accept_invalid_certs: false,
             backoff: Duration::from_millis(250),
+            max_body_bytes: body_limit(1000),
         }
     }
 }
@@ -67,6 +89,42 @@ impl Section {
     }
 }
 
+/// The order listings are paged in. Offsets are stable only under a fixed
+/// order, but servers differ in the sorts they accept: some answer 500 to
+/// `sort=ratingKey` and accept `sort=id`. Best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListingOrder {
+    #[default]
+    RatingKey,
+    Id,
+    AddedAt,
+    /// The server's own order; the sync's settle pass still checks that a
+    /// pass saw the library whole.
+    Unsorted,
+}
+
+impl ListingOrder {
+    /// The `sort` parameter, if any.
+    pub fn param(self) -> Option<&'static str> {
+        match self {
+            ListingOrder::RatingKey => Some("ratingKey"),
+            ListingOrder::Id => Some("id"),
+            ListingOrder::AddedAt => Some("addedAt:asc"),
+            ListingOrder::Unsorted => None,
+        }
+    }
+
+    /// The order to try when this one is refused.
+    pub fn next(self) -> Option<ListingOrder> {
+        match self {
+            ListingOrder::RatingKey => Some(ListingOrder::Id),
+            ListingOrder::Id => Some(ListingOrder::AddedAt),
+            ListingOrder::AddedAt => Some(ListingOrder::Unsorted),
+            ListingOrder::Unsorted => None,
+        }
+    }
+}
+
 /// Which items a section listing returns (Plex's `type` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {
@@ -82,6 +140,9 @@ pub struct Track {
     pub album_key: Option<String>,
     pub artist_key: Option<String>,
     pub title: Option<String>,
+    /// What Plex sorts the title by; some servers send an empty `title` and
+    /// the real one here.
+    pub title_sort: Option<String>,
     pub album_artist: Option<String>,
     pub album: Option<String>,
     pub original_title: Option<String>,
@@ -131,6 +192,8 @@ pub struct PlexClient {
     http: reqwest::Client,
     base: Url,
     options: ClientOptions,
+    /// Shared by clones: the order every listing asks for.
+    order: Arc<Mutex<ListingOrder>>,
 }
 
 impl PlexClient {
@@ -166,6 +229,7 @@ impl PlexClient {
         );
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .redirect(same_origin_redirects(&base))
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .danger_accept_invalid_certs(options.accept_invalid_certs)
@@ -175,7 +239,18 @@ impl PlexClient {
             http,
             base,
             options,
+            order: Arc::default(),
         })
+    }
+
+    /// The order listings are asked for in.
+    pub fn listing_order(&self) -> ListingOrder {
+        *self.order.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts from an order known to work for this server.
+    pub fn set_listing_order(&self, order: ListingOrder) {
+        *self.order.lock().unwrap_or_else(PoisonError::into_inner) = order;
     }
 
     /// The server's address, safe to show (it never holds the token).
@@ -330,8 +405,47 @@ impl PlexClient {
         })
     }
 
+    /// One listing request in the current order. A count (size 0) comes
+    /// before any page of a listing, so that is where a refused order gives
+    /// way to the next one: pages of one pass never mix orders.
     async fn list<T: DeserializeOwned>(
         &self,
+        section: &str,
+        kind: ListKind,
+        start: u64,
+        size: u64,
+    ) -> Result<ItemContainer<T>, PlexError> {
+        let order = self.listing_order();
+        let first = self.list_in(order, section, kind, start, size).await;
+        let refused = matches!(
+            first,
+            Err(PlexError::ServerError {
+                status: 400 | 500,
+                ..
+            })
+        );
+        if size > 0 || !refused {
+            return first;
+        }
+        let mut next = order.next();
+        while let Some(candidate) = next {
+            if let Ok(answer) = self.list_in(candidate, section, kind, start, size).await {
+                tracing::warn!(
+                    refused = order.param().unwrap_or("none"),
+                    now = candidate.param().unwrap_or("none"),
+                    "Plex refused the listing order; paging in another order from now on"
+                );
+                self.set_listing_order(candidate);
+                return Ok(answer);
+            }
+            next = candidate.next();
+        }
+        first
+    }
+
+    async fn list_in<T: DeserializeOwned>(
+        &self,
+        order: ListingOrder,
         section: &str,
         kind: ListKind,
         start: u64,
@@ -340,13 +454,13 @@ impl PlexClient {
         let path = format!("/library/sections/{section}/all");
         let kind = (kind as u8).to_string();
         let (start, size) = (start.to_string(), size.to_string());
+        let mut query = vec![("type", kind.as_str())];
         // An explicit sort keeps offsets stable between pages.
-        let query = [
-            ("type", kind.as_str()),
-            ("sort", "ratingKey"),
-            ("X-Plex-Container-Start", start.as_str()),
-            ("X-Plex-Container-Size", size.as_str()),
-        ];
+        if let Some(sort) = order.param() {
+            query.push(("sort", sort));
+        }
+        query.push(("X-Plex-Container-Start", start.as_str()));
+        query.push(("X-Plex-Container-Size", size.as_str()));
         self.get(&path, &query).await
     }
 
@@ -402,6 +516,13 @@ impl PlexClient {
             .map_err(|e| self.transport_error(path, e))?;
         match response.status() {
             s if s.is_success() => {}
+            s if s.is_redirection() => {
+                // Same-origin redirects were followed; this one leads elsewhere.
+                return Err(PlexError::Redirected {
+                    path: path.into(),
+                    to: redirect_origin(&response),
+                });
+            }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 return Err(PlexError::TokenRejected { path: path.into() });
             }
@@ -413,16 +534,42 @@ impl PlexClient {
                 });
             }
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(path, e))?;
+        let body = self.read_body(path, response).await?;
         let envelope: Envelope<T> =
             serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse {
                 path: path.into(),
                 detail: format!("{e} ({} bytes)", body.len()),
             })?;
         Ok(envelope.container)
+    }
+
+    /// The body, up to `max_body_bytes`: an oversized answer fails as soon
+    /// as it passes the limit, before the rest is read.
+    async fn read_body(
+        &self,
+        path: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, PlexError> {
+        let limit = self.options.max_body_bytes;
+        let too_large = || PlexError::TooLarge {
+            path: path.into(),
+            limit_mb: limit.div_ceil(1024 * 1024),
+        };
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(path, e))?
+        {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, path: &str, e: reqwest::Error) -> PlexError {
@@ -443,6 +590,35 @@ impl PlexClient {
             }
         }
     }
+}
+
+/// Follows redirects within the configured origin only (same scheme, host
+/// and port): the token header goes with every request, and reqwest strips
+/// only `Authorization` and cookies when a redirect leaves the host. Any
+/// other redirect is handed back as the answer and refused.
+fn same_origin_redirects(base: &Url) -> reqwest::redirect::Policy {
+    let origin = base.origin();
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.url().origin() != origin {
+            attempt.stop()
+        } else if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Where a refused redirect pointed: its origin only, as a path or query
+/// could carry anything.
+fn redirect_origin(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| response.url().join(l).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|| "an unknown address".into())
 }
 
 fn page<W, T>(c: ItemContainer<W>, start: u64, convert: impl Fn(W) -> T) -> Page<T> {
@@ -474,6 +650,7 @@ impl From<wire::WireTrack> for Track {
             album_key: w.parent_rating_key,
             artist_key: w.grandparent_rating_key,
             title: w.title,
+            title_sort: w.title_sort,
             album_artist: w.grandparent_title,
             album: w.parent_title,
             original_title: w.original_title,

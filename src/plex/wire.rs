@@ -75,6 +75,8 @@ pub struct WireTrack {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
+    pub title_sort: Option<String>,
+    #[serde(default)]
     pub grandparent_title: Option<String>,
     #[serde(default)]
     pub parent_title: Option<String>,

@@ -10,19 +10,22 @@ mod plan;
 pub mod progress;
 mod writer;
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::plex::{ClientOptions, ListKind, Parent, PlexClient, PlexError, Section, ServerInfo};
+use crate::plex::{
+    ClientOptions, ListKind, ListingOrder, Parent, PlexClient, PlexError, Section, ServerInfo,
+};
 use crate::store::state::SyncOutcome;
 use crate::store::write::{Committed, ParentKind, now_millis};
 use crate::store::{Store, StoreError};
 
-pub use plan::{PageWalk, PassCheck, check_pass};
+pub use plan::{PageWalk, PassCheck, PassFigures, PassKeys, check_pass};
 pub use progress::{Phase, Progress, ProgressReport};
 use writer::{Batch, WriterHandle};
 
@@ -75,6 +78,9 @@ pub struct SyncEngine {
     store: Store,
     settings: Arc<RwLock<Settings>>,
     progress: Progress,
+    /// The listing order each server (by machine identifier) accepted, so
+    /// refused orders are tried, and logged, once per process.
+    orders: Arc<Mutex<HashMap<String, ListingOrder>>>,
 }
 
 /// Proof that this caller holds the one sync slot; ends it when dropped.
@@ -94,7 +100,24 @@ impl SyncEngine {
             store,
             settings,
             progress: Progress::default(),
+            orders: Arc::default(),
         }
+    }
+
+    /// The listing order that worked for a server, once a sync talked to it.
+    pub fn listing_order(&self, machine_identifier: &str) -> Option<ListingOrder> {
+        self.orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(machine_identifier)
+            .copied()
+    }
+
+    fn remember_order(&self, machine_identifier: &str, order: ListingOrder) {
+        self.orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(machine_identifier.to_owned(), order);
     }
 
     pub fn progress(&self) -> &Progress {
@@ -219,6 +242,9 @@ impl SyncEngine {
         self.progress.set_phase(Phase::Connecting, None);
         let client = client_for(&settings)?;
         let server = client.server_info().await?;
+        if let Some(order) = self.listing_order(&server.machine_identifier) {
+            client.set_listing_order(order);
+        }
         self.forget_old_server(&server)?;
         let sections = client.music_sections(&settings.sections).await?;
         self.ensure_healthy_file()?;
@@ -257,6 +283,8 @@ impl SyncEngine {
             Ok::<_, SyncError>((committed, passes))
         }
         .await;
+        // Whatever the sync's fate, the order the server took stays known.
+        self.remember_order(&server.machine_identifier, client.listing_order());
         drop(sender);
         // A writer error explains a closed channel better than the channel does.
         let writer_result = done.await.map_err(|_| writer_gone())?;
@@ -311,6 +339,7 @@ pub fn client_for(settings: &Settings) -> Result<PlexClient, SyncError> {
     options.timeout = settings.timeout;
     options.retries = settings.retries;
     options.accept_invalid_certs = settings.accept_invalid_certs;
+    options.max_body_bytes = crate::plex::body_limit(settings.page_size as u64);
     Ok(PlexClient::new(options)?)
 }
 
@@ -382,6 +411,7 @@ impl Fetcher<'_> {
     /// (totals moved, or the distinct count misses the final total), starts
     /// the tracks over.
     async fn tracks_until_stable(&self, sections: &[Section]) -> Result<u32, SyncError> {
+        let mut previous_duplicates = None;
         for pass in 1..=MAX_PASSES {
             if pass > 1 {
                 tracing::warn!(
@@ -400,8 +430,9 @@ impl Fetcher<'_> {
             self.progress.set_total(known);
             let mut totals_moved = false;
             let mut expected = Some(0u64);
+            let keys = Mutex::new(PassKeys::default());
             for (section, first_total) in sections.iter().zip(first_totals) {
-                let seen_totals = self.track_pages(section, first_total).await?;
+                let seen_totals = self.track_pages(section, first_total, &keys).await?;
                 let final_total = self.client.count(&section.key, ListKind::Tracks).await?;
                 totals_moved |= seen_totals.iter().any(|t| Some(*t) != first_total)
                     || final_total != first_total;
@@ -410,10 +441,23 @@ impl Fetcher<'_> {
             let (reply, answer) = oneshot::channel();
             send(self.sender, Batch::Count(reply)).await?;
             let distinct = answer.await.map_err(|_| writer_gone())?? as u64;
-            match check_pass(totals_moved, expected, distinct) {
+            let keys = keys.into_inner().unwrap_or_else(PoisonError::into_inner);
+            let figures = PassFigures {
+                totals_moved,
+                expected,
+                distinct,
+                keys: &keys,
+                previous_duplicates: previous_duplicates.as_ref(),
+            };
+            match check_pass(&figures) {
                 PassCheck::Complete => return Ok(pass),
+                PassCheck::Duplicated => {
+                    warn_duplicates(&keys);
+                    return Ok(pass);
+                }
                 PassCheck::Changed => self.progress.reset_current(),
             }
+            previous_duplicates = Some(keys.duplicates);
         }
         Err(SyncError::Unstable(MAX_PASSES))
     }
@@ -424,9 +468,10 @@ impl Fetcher<'_> {
         &self,
         section: &Section,
         total: Option<u64>,
+        keys: &Mutex<PassKeys>,
     ) -> Result<Vec<u64>, SyncError> {
         let totals: Vec<Vec<u64>> = stream::iter(plan::page_ranges(total, self.page_size))
-            .map(|(start, end)| self.track_range(section, start, end))
+            .map(|(start, end)| self.track_range(section, start, end, keys))
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
@@ -439,6 +484,7 @@ impl Fetcher<'_> {
         section: &Section,
         start: u64,
         end: u64,
+        keys: &Mutex<PassKeys>,
     ) -> Result<Vec<u64>, SyncError> {
         let mut walk = PageWalk::new((start, end), self.page_size);
         let mut totals = Vec::new();
@@ -451,6 +497,10 @@ impl Fetcher<'_> {
             totals.extend(page.total);
             let more = walk.advance(want, got, page.total);
             self.progress.advance(got);
+            {
+                let mut keys = keys.lock().unwrap_or_else(PoisonError::into_inner);
+                page.items.iter().for_each(|t| keys.add(&t.rating_key));
+            }
             if got > 0 {
                 send(self.sender, Batch::Tracks(section.key.clone(), page.items)).await?;
             }
@@ -460,6 +510,23 @@ impl Fetcher<'_> {
         }
         Ok(totals)
     }
+}
+
+/// Says which tracks the server listed more than once (a few of them).
+fn warn_duplicates(keys: &PassKeys) {
+    const SHOWN: usize = 10;
+    let shown: Vec<&str> = keys
+        .duplicates
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect();
+    tracing::warn!(
+        tracks = keys.duplicates.len(),
+        repeats = keys.repeats,
+        "Plex lists some tracks more than once; one of each is kept (rating keys {})",
+        shown.join(", ")
+    );
 }
 
 async fn send(sender: &tokio::sync::mpsc::Sender<Batch>, batch: Batch) -> Result<(), SyncError> {

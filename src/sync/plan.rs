@@ -2,6 +2,9 @@
 //! without a network: how to split a listing into pages, and whether a pass
 //! over the tracks saw the library whole.
 
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 /// Page ranges `[start, end)` covering `total` items; one open-ended range
 /// when the server did not say how many there are.
 pub fn page_ranges(total: Option<u64>, page_size: u64) -> Vec<(u64, u64)> {
@@ -59,18 +62,71 @@ impl PageWalk {
 pub enum PassCheck {
     /// Every track was seen exactly once: commit.
     Complete,
+    /// The server lists some tracks twice, the same ones pass after pass,
+    /// and nothing else is amiss: commit, keeping one of each.
+    Duplicated,
     /// The library changed under us: read the tracks again.
     Changed,
 }
 
-/// `totals_moved`: some page reported a different `totalSize` than the
-/// first count, or the count after paging differs. `expected`: the final
-/// total over all sections, when known. `distinct`: distinct tracks taken.
-pub fn check_pass(totals_moved: bool, expected: Option<u64>, distinct: u64) -> PassCheck {
-    match expected {
-        _ if totals_moved => PassCheck::Changed,
-        Some(expected) if expected != distinct => PassCheck::Changed,
-        _ => PassCheck::Complete,
+/// The rating keys one pass over the tracks received, to tell a server that
+/// lists a track twice from a library that changed under the pass.
+#[derive(Debug, Default)]
+pub struct PassKeys {
+    /// Hashes, not keys: a few bytes a track whatever the key's length.
+    seen: HashSet<u64>,
+    /// Keys received more than once.
+    pub duplicates: BTreeSet<String>,
+    /// Answers that repeated a key already received.
+    pub repeats: u64,
+}
+
+impl PassKeys {
+    pub fn add(&mut self, key: &str) {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        if !self.seen.insert(hasher.finish()) {
+            self.repeats += 1;
+            self.duplicates.insert(key.to_owned());
+        }
+    }
+}
+
+/// What one pass saw, for [`check_pass`].
+#[derive(Debug, Clone, Copy)]
+pub struct PassFigures<'a> {
+    /// Some page reported a different `totalSize` than the first count, or
+    /// the count after paging differs.
+    pub totals_moved: bool,
+    /// The final total over all sections, when known.
+    pub expected: Option<u64>,
+    /// Distinct tracks taken.
+    pub distinct: u64,
+    pub keys: &'a PassKeys,
+    /// The keys the previous pass received twice, if there was one.
+    pub previous_duplicates: Option<&'a BTreeSet<String>>,
+}
+
+/// Whether a pass saw the library whole. Repeated keys alone are no proof
+/// of a faulty server (a track moving between pages is seen twice too), so
+/// they are accepted only when two passes in a row repeat the same keys and
+/// the repeats account exactly for the missing count.
+pub fn check_pass(pass: &PassFigures<'_>) -> PassCheck {
+    let Some(expected) = pass.expected else {
+        // Without totals there is nothing to compare against.
+        return match pass.totals_moved {
+            true => PassCheck::Changed,
+            false => PassCheck::Complete,
+        };
+    };
+    let keys = pass.keys;
+    let same_repeats =
+        !keys.duplicates.is_empty() && pass.previous_duplicates == Some(&keys.duplicates);
+    match () {
+        _ if pass.totals_moved => PassCheck::Changed,
+        _ if expected == pass.distinct => PassCheck::Complete,
+        _ if same_repeats && pass.distinct + keys.repeats == expected => PassCheck::Duplicated,
+        _ => PassCheck::Changed,
     }
 }
 
@@ -110,13 +166,50 @@ mod tests {
         assert_eq!(walk.want(), None);
     }
 
+    fn check(totals_moved: bool, expected: Option<u64>, distinct: u64) -> PassCheck {
+        let keys = PassKeys::default();
+        check_pass(&PassFigures {
+            totals_moved,
+            expected,
+            distinct,
+            keys: &keys,
+            previous_duplicates: None,
+        })
+    }
+
     #[test]
     fn a_pass_is_complete_only_when_nothing_moved() {
-        assert_eq!(check_pass(false, Some(100), 100), PassCheck::Complete);
-        assert_eq!(check_pass(true, Some(100), 100), PassCheck::Changed);
-        assert_eq!(check_pass(false, Some(100), 99), PassCheck::Changed);
-        assert_eq!(check_pass(false, Some(100), 101), PassCheck::Changed);
+        assert_eq!(check(false, Some(100), 100), PassCheck::Complete);
+        assert_eq!(check(true, Some(100), 100), PassCheck::Changed);
+        assert_eq!(check(false, Some(100), 99), PassCheck::Changed);
+        assert_eq!(check(false, Some(100), 101), PassCheck::Changed);
         // Without totals there is nothing to compare against.
-        assert_eq!(check_pass(false, None, 42), PassCheck::Complete);
+        assert_eq!(check(false, None, 42), PassCheck::Complete);
+    }
+
+    #[test]
+    fn keys_repeated_by_two_passes_alike_are_a_duplicating_server() {
+        let mut keys = PassKeys::default();
+        for key in ["1", "2", "2", "3", "3", "3"] {
+            keys.add(key);
+        }
+        assert_eq!(keys.repeats, 3);
+        let previous: BTreeSet<String> = ["2".to_owned(), "3".to_owned()].into();
+        let figures = |previous_duplicates, distinct| PassFigures {
+            totals_moved: false,
+            expected: Some(6),
+            distinct,
+            keys: &keys,
+            previous_duplicates,
+        };
+        assert_eq!(check_pass(&figures(None, 3)), PassCheck::Changed);
+        assert_eq!(
+            check_pass(&figures(Some(&previous), 3)),
+            PassCheck::Duplicated
+        );
+        // Repeats that do not account for the whole gap: something moved.
+        assert_eq!(check_pass(&figures(Some(&previous), 2)), PassCheck::Changed);
+        let other: BTreeSet<String> = ["2".to_owned()].into();
+        assert_eq!(check_pass(&figures(Some(&other), 3)), PassCheck::Changed);
     }
 }

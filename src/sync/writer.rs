@@ -10,7 +10,7 @@ use crate::store::write::{Committed, Finish, LibraryWriter, ParentKind};
 use crate::store::{Store, StoreError};
 
 use super::background::lower_priority;
-use super::derive::new_track;
+use super::derive::{cap_parent, cap_track, new_track};
 
 pub enum Batch {
     Parents(ParentKind, Vec<Parent>),
@@ -56,7 +56,8 @@ pub fn spawn(store: &Store) -> Result<WriterHandle, StoreError> {
 fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
     while let Some(batch) = receiver.blocking_recv() {
         match batch {
-            Batch::Parents(kind, parents) => {
+            Batch::Parents(kind, mut parents) => {
+                parents.iter_mut().for_each(cap_parent);
                 for p in &parents {
                     writer.add_parent(
                         kind,
@@ -68,12 +69,14 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
                     )?;
                 }
             }
-            Batch::ParentGenres(parents) => {
+            Batch::ParentGenres(mut parents) => {
+                parents.iter_mut().for_each(cap_parent);
                 for p in &parents {
                     writer.set_parent_genres(&p.rating_key, &p.genres)?;
                 }
             }
-            Batch::Tracks(section, tracks) => {
+            Batch::Tracks(section, mut tracks) => {
+                tracks.iter_mut().for_each(cap_track);
                 for t in &tracks {
                     // Look up only what the listing lacks (usually nothing).
                     let lacks_album = t.album.is_none() || t.album_year.is_none();

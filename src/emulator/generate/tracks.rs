@@ -89,6 +89,7 @@ impl TrackFactory {
             codec: self.codec.to_string(),
             file,
             title,
+            title_sort: None,
         }
     }
 

@@ -69,7 +69,7 @@ pub(crate) fn write_track(w: &mut dyn Writer, catalog: &Catalog, track: &Track, 
     );
     w.text("type", "track");
     w.text("title", &track.title);
-    if let Some(sort) = title_sort(&track.title) {
+    if let Some(sort) = track.title_sort.as_deref().or(title_sort(&track.title)) {
         w.text("titleSort", sort);
     }
     w.text_pieces("grandparentKey", &[METADATA.into(), num(track.artist_key)]);

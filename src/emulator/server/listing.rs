@@ -1,7 +1,7 @@
 //! `/library/sections/{key}/all?type=8|9|10`: artists, albums or tracks of
 //! a section, in the requested order, paged by query or headers, with the
-//! page faults, the library shift, the page size cap and the missing
-//! `totalSize` applied.
+//! page faults, the library shift, the page size cap, the missing
+//! `totalSize`, refused sorts and listed-twice tracks applied.
 
 use std::sync::Arc;
 
@@ -94,6 +94,9 @@ fn listing_query(
         .map(|s| s.kind)
         .ok_or(PlexError::NotFound)?;
     let kind = list_kind(section_kind, requested_type)?;
+    if shared.faults().refuses_sort(request.param("sort")) {
+        return Err(PlexError::Internal);
+    }
     let sort = SortSpec::parse(request.param("sort")).map_err(PlexError::BadRequest)?;
     Ok(ListingQuery {
         section,
@@ -119,10 +122,7 @@ fn list_kind(section: SectionKind, requested: Option<&str>) -> Result<Option<Lis
 
 /// Page position and total, for fault answers that imitate a page.
 fn query_facts(shared: &Shared, query: &ListingQuery, faults: &Faults) -> page_fault::PageFacts {
-    let catalog = shared.catalog();
-    let total = query.kind.map_or(0, |kind| {
-        catalog.order(&query.section, kind, query.sort).len()
-    });
+    let total = listing_order(&shared.catalog(), query, faults).len();
     let (start, count) = query.paging.window(total, faults.page_size_cap);
     page_fault::PageFacts {
         format: query.format,
@@ -132,11 +132,22 @@ fn query_facts(shared: &Shared, query: &ListingQuery, faults: &Faults) -> page_f
     }
 }
 
-fn render(catalog: &Catalog, query: &ListingQuery, faults: &Faults) -> Listed {
-    let order = match query.kind {
-        Some(kind) => catalog.order(&query.section, kind, query.sort),
-        None => Arc::new(Vec::new()),
+/// Positions of the listed items in order, with the listed-twice tracks.
+fn listing_order(catalog: &Catalog, query: &ListingQuery, faults: &Faults) -> Arc<Vec<usize>> {
+    let Some(kind) = query.kind else {
+        return Arc::new(Vec::new());
     };
+    let order = catalog.order(&query.section, kind, query.sort);
+    let twice = faults.duplicate_tracks as usize;
+    if kind != ListKind::Tracks || twice == 0 {
+        return order;
+    }
+    let doubled = order.iter().take(twice).flat_map(|&i| [i, i]);
+    Arc::new(doubled.chain(order.iter().skip(twice).copied()).collect())
+}
+
+fn render(catalog: &Catalog, query: &ListingQuery, faults: &Faults) -> Listed {
+    let order = listing_order(catalog, query, faults);
     let total = order.len();
     let (start, count) = query.paging.window(total, faults.page_size_cap);
     let mut w = query.format.writer(count);
