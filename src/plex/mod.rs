@@ -597,9 +597,9 @@ impl PlexClient {
 /// only `Authorization` and cookies when a redirect leaves the host. Any
 /// other redirect is handed back as the answer and refused.
 fn same_origin_redirects(base: &Url) -> reqwest::redirect::Policy {
-    let origin = base.origin();
+    let base = base.clone();
     reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.url().origin() != origin {
+        if !same_origin(&base, attempt.url()) {
             attempt.stop()
         } else if attempt.previous().len() >= MAX_REDIRECTS {
             attempt.error("too many redirects")
@@ -607,6 +607,11 @@ fn same_origin_redirects(base: &Url) -> reqwest::redirect::Policy {
             attempt.follow()
         }
     })
+}
+
+/// Same scheme, host and port: so https never gives way to http either.
+fn same_origin(base: &Url, next: &Url) -> bool {
+    base.origin() == next.origin()
 }
 
 /// Where a refused redirect pointed: its origin only, as a path or query
@@ -678,5 +683,36 @@ impl From<wire::WireDirectory> for Parent {
             genres: tags(w.genres),
             deleted_at: w.deleted_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn redirects_stay_within_scheme_host_and_port() {
+        let base = url("https://plex.example:32400/base");
+        assert!(same_origin(
+            &base,
+            &url("https://plex.example:32400/other?x=1")
+        ));
+        assert!(!same_origin(&base, &url("http://plex.example:32400/")));
+        assert!(!same_origin(&base, &url("https://plex.example:443/")));
+        assert!(!same_origin(
+            &base,
+            &url("https://elsewhere.example:32400/")
+        ));
+    }
+
+    #[test]
+    fn the_body_limit_grows_with_the_page_size_above_a_floor() {
+        assert_eq!(body_limit(1), MIN_BODY_LIMIT);
+        assert_eq!(body_limit(1000), 1000 * BODY_BYTES_PER_ITEM);
+        assert_eq!(body_limit(u64::MAX), u64::MAX);
     }
 }

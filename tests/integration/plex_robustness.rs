@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plexcache::config::{Overrides, Secret, Settings};
 use plexcache::emulator::{EmulatorHandle, Faults, Library};
-use plexcache::plex::{ListingOrder, PlexError};
+use plexcache::plex::{ClientOptions, ListingOrder, PlexClient, PlexError};
 use plexcache::store::Filter;
 use plexcache::sync::SyncError;
 
@@ -309,4 +309,37 @@ async fn garbage_timestamps_are_unknown_and_match_no_added_since_filter() {
         recent.iter().all(|t| t.rating_key != key),
         "garbage matched"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_within_the_origin_is_followed_with_the_token() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let app = Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async {
+                (StatusCode::FOUND, [(header::LOCATION, "/moved")]).into_response()
+            }),
+        )
+        .route(
+            "/moved",
+            axum::routing::get(move |headers: HeaderMap| {
+                let record = Arc::clone(&record);
+                async move {
+                    if let Some(token) = headers.get("x-plex-token") {
+                        let token = String::from_utf8_lossy(token.as_bytes()).into_owned();
+                        record.lock().unwrap().push(token);
+                    }
+                    json(serde_json::json!({"MediaContainer": {"machineIdentifier": "moved"}}))
+                }
+            }),
+        );
+    let url = serve(app).await;
+    let client = PlexClient::new(ClientOptions::new(url, Secret::new(TOKEN))).unwrap();
+
+    let info = client.server_info().await.unwrap();
+
+    assert_eq!(info.machine_identifier, "moved");
+    assert_eq!(*seen.lock().unwrap(), [TOKEN.to_owned()]);
 }
