@@ -1,13 +1,16 @@
-//! Filter meanings, literal search terms and where missing values sort,
-//! through the store and the API.
+//! Filter meanings, literal search terms, where missing values sort, and the
+//! CLI's CSV and table output, through the store, the API and a real
+//! `plexcache` process.
 
 use std::collections::BTreeSet;
+use std::io::Read;
+use std::process::{Command, Stdio};
 
 use plexcache::emulator::Mutation;
 use plexcache::store::{Filter, Sort, SortField, Store, TrackRow};
 use serde_json::json;
 
-use crate::helpers::{Cache, TestApp, spawn_plex};
+use crate::helpers::{Cache, TOKEN, TestApp, spawn_plex};
 
 fn filter(pairs: &[(&str, &str)]) -> Filter {
     Filter::from_pairs(pairs.iter().copied()).unwrap()
@@ -304,5 +307,145 @@ async fn times_out_of_the_shown_range_match_no_added_since_and_sort_as_missing()
                 "{field:?} {order}: sorts among the missing"
             );
         }
+    }
+}
+
+// ------------------------------------------------------------ CLI output
+
+fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexcache"));
+    cmd.env("PLEXCACHE_DATA_DIR", dir)
+        .env("PLEX_URL", plex_url)
+        .env("PLEX_TOKEN", TOKEN)
+        .stdin(Stdio::null());
+    cmd
+}
+
+const FORMULA: &str = "=cmd|' /C calc'!A0";
+const CONTROLS: &str = "Red\u{1b}[31m Bell\u{7} Nul\u{0} Del\u{7f}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_and_table_output_cannot_run_formulas_or_terminal_codes() {
+    let plex = spawn_plex(300, 31).await;
+    let tracks: Vec<u64> = plex
+        .library()
+        .tracks
+        .iter()
+        .take(5)
+        .map(|t| t.rating_key)
+        .collect();
+    let hostile = [
+        (FORMULA, None),
+        (CONTROLS, Some("+SUM(A1)")),
+        ("-2+3", Some("@attack")),
+        ("\tTabbed", Some("\rReturned")),
+    ];
+    for (key, (title, artist)) in tracks.iter().zip(hostile) {
+        plex.mutate(Mutation::Edit {
+            rating_key: *key,
+            title: Some(title.to_owned()),
+            original_title: artist.map(str::to_owned),
+        })
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let run = |args: &[&str]| {
+        let out = plexcache(dir.path(), &plex.url())
+            .args(["tracks", "--include-live", "--limit", "1000"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // The filters' meanings are the API's: 0 is any rating.
+    let count = |args: &[&str]| -> u64 {
+        let text = run(&[&["--count"], args].concat());
+        text.trim().parse().unwrap()
+    };
+    let all = count(&[]);
+    assert_eq!(count(&["--min-rating", "0"]), all);
+    let (rated, unrated) = (count(&["--rated", "true"]), count(&["--rated", "false"]));
+    assert!(rated > 0 && unrated > 0 && rated + unrated == all);
+
+    let csv_text = run(&["--csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut cells = Vec::new();
+    for record in reader.records() {
+        cells.extend(record.unwrap().iter().map(str::to_owned));
+    }
+    for cell in &cells {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "a spreadsheet would run {cell:?}"
+        );
+        assert!(!cell.contains(char::is_control), "control in {cell:?}");
+    }
+    for shown in ["'=cmd|' /C calc'!A0", "'+SUM(A1)", "'-2+3", "'@attack"] {
+        assert!(cells.iter().any(|c| c == shown), "{shown:?} in the CSV");
+    }
+
+    let table = run(&[]);
+    assert!(
+        !table.contains(|c: char| c.is_control() && c != '\n'),
+        "{table:?}"
+    );
+    assert!(table.contains("Red [31m Bell"), "{table:?}");
+
+    // JSON keeps every character (escaped by JSON itself).
+    let json_text = run(&["--json"]);
+    let value: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    let titles: Vec<&str> = value["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    assert!(titles.contains(&FORMULA) && titles.contains(&CONTROLS));
+    assert!(!json_text.contains('\u{1b}'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_output_pipe_ends_the_command_quietly() {
+    let plex = spawn_plex(3_000, 37).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = plexcache(dir.path(), &plex.url())
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for format in [None, Some("--csv"), Some("--json")] {
+        let mut child = plexcache(dir.path(), &plex.url())
+            .args(["tracks", "--include-live", "--limit", "100000"])
+            .args(format)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read a little, then close the pipe like `head` does.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 64];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{format:?}: {status:?} {stderr}");
+        assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
     }
 }
