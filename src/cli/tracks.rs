@@ -228,3 +228,25 @@ fn csv_io(e: csv::Error) -> std::io::Error {
         other => std::io::Error::other(format!("{other:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula_and_hold_no_controls() {
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("\t=1+1"), "' =1+1");
+        assert_eq!(csv_cell("\r@x"), "' @x");
+        assert_eq!(csv_cell("-3"), "'-3");
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_cell("Björk"), "Björk");
+        assert_eq!(csv_cell("a\u{1b}[2Jb\u{0}"), "a [2Jb ");
+    }
+
+    #[test]
+    fn terminal_text_loses_controls_and_direction_overrides() {
+        assert_eq!(printable("x\u{7}\u{202e}gpj.exe\u{2066}"), "x  gpj.exe ");
+        assert_eq!(printable("Sigur Rós"), "Sigur Rós");
+    }
+}
