@@ -428,7 +428,7 @@ impl SortField {
     /// it: a missing year, rating, duration or date, or a date outside
     /// `SHOWN_TIMES`. Text fields are never missing (the sync stores
     /// "Unknown Artist" and the like), nor is the play count (0 is a
-    /// count): for them this is plain text, never NULL.
+    /// count): for them this is the constant 1, never NULL.
     fn nullable_sql(self) -> String {
         let (first, last) = (SHOWN_TIMES.start(), SHOWN_TIMES.end());
         let time = |column: &str| {
