@@ -697,8 +697,8 @@ fn canonical(key: &str) -> Option<&'static str> {
 fn filter_key() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => prop::sample::select(vec![
-            "genres", "genre", "decades", "decade", "min_rating", "exclude_live", "q", "text",
-            "search", "artist", "year_from", "year_to", "played", "added_since",
+            "genres", "genre", "decades", "decade", "min_rating", "rated", "exclude_live", "q",
+            "text", "search", "artist", "year_from", "year_to", "played", "added_since",
         ])
         .prop_map(str::to_owned),
         1 => hard_string(10),
@@ -849,8 +849,8 @@ fn fuzz_sort_and_counts_never_panic() {
 fn filter_body() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
         6 => prop::sample::select(vec![
-            "genres", "decades", "min_rating", "exclude_live", "q", "artist", "year_from",
-            "year_to", "played", "added_since",
+            "genres", "decades", "min_rating", "rated", "exclude_live", "q", "artist",
+            "year_from", "year_to", "played", "added_since",
         ])
         .prop_map(str::to_owned),
         1 => hard_string(8),
@@ -1038,6 +1038,44 @@ fn fuzz_filters_compile_to_sql_that_always_runs() {
             Ok(())
         },
     );
+}
+
+/// A search made only of characters that are neither letters nor digits
+/// finds exactly the tracks whose title, artist or album contains each of
+/// its words as written (case aside), whatever the characters (LIKE's own
+/// `%`, `_` and `\\` included).
+#[test]
+fn fuzz_search_without_letters_matches_literally() {
+    let (_dir, store, _, _) = synced_store();
+    let all = store
+        .tracks(&Filter::default(), Sort::default(), 0, MAX_LIMIT)
+        .expect("tracks")
+        .tracks;
+    let symbols: Vec<char> = "!&%_\\'\".-*()+=@#$^~`|/?:;,.<>[]{}★—…\u{301}"
+        .chars()
+        .collect();
+    let word = prop::collection::vec(prop::sample::select(symbols), 1..4)
+        .prop_map(|cs| cs.into_iter().collect::<String>());
+    let strategy = prop::collection::vec(word, 1..3).prop_map(|w| w.join(" "));
+    fuzz("literal search", CASES, strategy, |q| {
+        let filter = Filter::from_pairs([("q", q.as_str())])
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let want = all
+            .iter()
+            .filter(|t| {
+                q.split_whitespace().all(|w| {
+                    [&t.title, &t.artist, &t.album]
+                        .iter()
+                        .any(|f| f.to_lowercase().contains(&w.to_lowercase()))
+                })
+            })
+            .count();
+        let count = store
+            .count(&filter)
+            .map_err(|e| TestCaseError::fail(format!("count: {e:?}")))?;
+        prop_assert_eq!(count as usize, want, "q={:?}", q);
+        Ok(())
+    });
 }
 
 fn text_artist() -> impl Strategy<Value = (String, String)> {

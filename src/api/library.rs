@@ -292,12 +292,15 @@ pub struct FilterParams {
     genres: Option<String>,
     /// Decades like `1990s`, comma-separated.
     decades: Option<String>,
-    /// Minimum user rating, 0–10.
+    /// Minimum user rating, 0–10; 0 means any rating (unrated tracks too).
     #[param(minimum = 0.0, maximum = 10.0)]
     min_rating: Option<f64>,
+    /// true: rated tracks only; false: unrated tracks only.
+    rated: Option<bool>,
     /// Leave out live recordings (default true).
     exclude_live: Option<bool>,
-    /// Words matched as prefixes in title, artist or album.
+    /// Words matched as prefixes in title, artist or album; a word without
+    /// letters or digits (`!!!`, `&`) matches as literal text.
     #[param(max_length = 500)]
     q: Option<String>,
     /// Track or album artist, exact, case-insensitive.

@@ -1,5 +1,9 @@
 //! `plexcache tracks`: query the cache with the API's filters, as a table,
-//! JSON or CSV. Needs no Plex server.
+//! JSON or CSV. Needs no Plex server. Text from Plex is made harmless for
+//! where it goes: no control characters reach the terminal or a CSV file,
+//! and no CSV cell starts like a spreadsheet formula; JSON keeps every
+//! character (it escapes controls itself). A reader that stops early
+//! (`| head`) is not an error.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,9 +21,12 @@ pub struct TracksArgs {
     /// Decades like 1990s (comma-separated).
     #[arg(long)]
     decades: Option<String>,
-    /// Minimum user rating, 0–10.
+    /// Minimum user rating, 0–10 (0: any rating, unrated tracks too).
     #[arg(long)]
     min_rating: Option<String>,
+    /// true: rated tracks only; false: unrated tracks only.
+    #[arg(long)]
+    rated: Option<bool>,
     /// Include live recordings (excluded by default).
     #[arg(long)]
     include_live: bool,
@@ -79,6 +86,7 @@ impl TracksArgs {
             }
         }
         filter.exclude_live = !self.include_live;
+        filter.rated = self.rated;
         filter.validate()?;
         Ok(filter)
     }
@@ -98,30 +106,67 @@ impl TracksArgs {
             );
         }
         let (store, _) = Store::open(&settings.database_path())?;
-        if self.count {
-            println!("{}", store.count(&filter)?);
-            return Ok(ExitCode::SUCCESS);
-        }
-        let (total, tracks) = match self.sample {
-            Some(n) => store.sample(&filter, n)?,
-            None => {
-                let page = store.tracks(&filter, sort, self.offset, self.limit)?;
-                (page.total, page.tracks)
-            }
-        };
         let mut out = std::io::stdout().lock();
+        let written = if self.count {
+            let count = store.count(&filter)?;
+            writeln!(out, "{count}").and_then(|()| out.flush())
+        } else {
+            let (total, tracks) = match self.sample {
+                Some(n) => store.sample(&filter, n)?,
+                None => {
+                    let page = store.tracks(&filter, sort, self.offset, self.limit)?;
+                    (page.total, page.tracks)
+                }
+            };
+            self.write(&mut out, total, &tracks)
+        };
+        match written {
+            // The reader has all it wanted (`plexcache tracks | head`).
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+            Err(e) => Err(anyhow::Error::new(e).context("writing the tracks")),
+            Ok(()) => Ok(ExitCode::SUCCESS),
+        }
+    }
+
+    fn write(&self, out: &mut impl Write, total: u64, tracks: &[TrackRow]) -> std::io::Result<()> {
         if self.json {
             serde_json::to_writer_pretty(
-                &mut out,
+                &mut *out,
                 &serde_json::json!({ "total": total, "tracks": tracks }),
             )?;
             writeln!(out)?;
         } else if self.csv {
-            write_csv(&mut out, &tracks)?;
+            write_csv(&mut *out, tracks)?;
         } else {
-            write_table(&mut out, total, &tracks)?;
+            write_table(&mut *out, total, tracks)?;
         }
-        Ok(ExitCode::SUCCESS)
+        out.flush()
+    }
+}
+
+/// Text for a terminal: control characters (escape sequences, bell, NUL)
+/// and the bidirectional overrides that reorder what a line shows become
+/// spaces.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let hidden = c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if hidden { ' ' } else { c }
+        })
+        .collect()
+}
+
+/// A CSV cell that a spreadsheet shows as text: printable, and with a
+/// single quote before a leading `=`, `+`, `-` or `@` (OWASP's advice
+/// against formula injection; a leading tab or carriage return is already
+/// a space, and spreadsheets skip leading spaces).
+fn csv_cell(text: &str) -> String {
+    let text = printable(text);
+    if text.trim_start().starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text
     }
 }
 
@@ -131,16 +176,16 @@ fn write_table(out: &mut impl Write, total: u64, tracks: &[TrackRow]) -> std::io
         writeln!(
             out,
             "{:<40.40}  {:<28.28}  {:<32.32}  {:>4}",
-            t.title.replace(char::is_control, " "),
-            t.artist.replace(char::is_control, " "),
-            t.album.replace(char::is_control, " "),
+            printable(&t.title),
+            printable(&t.artist),
+            printable(&t.album),
             year
         )?;
     }
     writeln!(out, "{} of {total} matching tracks", tracks.len())
 }
 
-fn write_csv(out: &mut impl Write, tracks: &[TrackRow]) -> anyhow::Result<()> {
+fn write_csv(out: &mut impl Write, tracks: &[TrackRow]) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record([
         "rating_key",
@@ -154,23 +199,54 @@ fn write_csv(out: &mut impl Write, tracks: &[TrackRow]) -> anyhow::Result<()> {
         "play_count",
         "duration_ms",
         "is_live",
-    ])?;
+    ])
+    .map_err(csv_io)?;
     for t in tracks {
         let optional = |v: Option<String>| v.unwrap_or_default();
         csv.write_record([
-            t.rating_key.clone(),
-            t.title.clone(),
-            t.artist.clone(),
-            t.album_artist.clone(),
-            t.album.clone(),
+            csv_cell(&t.rating_key),
+            csv_cell(&t.title),
+            csv_cell(&t.artist),
+            csv_cell(&t.album_artist),
+            csv_cell(&t.album),
             optional(t.year.map(|v| v.to_string())),
-            t.genres.join("; "),
+            csv_cell(&t.genres.join("; ")),
             optional(t.rating.map(|v| v.to_string())),
             t.play_count.to_string(),
             optional(t.duration_ms.map(|v| v.to_string())),
             t.is_live.to_string(),
-        ])?;
+        ])
+        .map_err(csv_io)?;
     }
-    csv.flush()?;
-    Ok(())
+    csv.flush()
+}
+
+/// The I/O error under a CSV one (so a closed pipe stays recognisable).
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula_and_hold_no_controls() {
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("\t=1+1"), "' =1+1");
+        assert_eq!(csv_cell("\r@x"), "' @x");
+        assert_eq!(csv_cell("-3"), "'-3");
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_cell("Björk"), "Björk");
+        assert_eq!(csv_cell("a\u{1b}[2Jb\u{0}"), "a [2Jb ");
+    }
+
+    #[test]
+    fn terminal_text_loses_controls_and_direction_overrides() {
+        assert_eq!(printable("x\u{7}\u{202e}gpj.exe\u{2066}"), "x  gpj.exe ");
+        assert_eq!(printable("Sigur Rós"), "Sigur Rós");
+    }
 }

@@ -23,7 +23,7 @@ use fixedbitset::FixedBitSet;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::filter::{Filter, Sort, SortField};
+use super::filter::{Filter, SHOWN_TIMES, Sort, SortField};
 use super::query::TEXT_SQL;
 
 /// How many text-word and artist sets each copy remembers: scrolling a
@@ -46,7 +46,8 @@ const EXPENSIVE_SET: Duration = Duration::from_millis(1);
 /// Years past this are not valid (the sync keeps only 1000–2100).
 const MAX_YEAR: usize = 2100;
 
-/// Stands for a missing `added_at`: no filter value is this small.
+/// Stands for a missing `added_at`, or one outside `SHOWN_TIMES` (shown as
+/// null): no filter value is this small.
 const NO_TIME: i64 = i64::MIN;
 
 /// The copy for one library version. Ordinal `i` is the track with the
@@ -65,11 +66,32 @@ pub(super) struct Columns {
     genre_start: Vec<u32>,
     genre_ids: Vec<u32>,
     /// Indexed by `SortField as usize`.
-    orders: [OnceLock<Vec<u32>>; SortField::ALL.len()],
+    orders: [OnceLock<Order>; SortField::ALL.len()],
     /// One build of an order at a time: a second query waits for it.
     order_builds: Mutex<()>,
     /// Least recently used first.
     sets: Mutex<VecDeque<RememberedSet>>,
+}
+
+/// Ordinals by one field ascending, tracks missing the field last (in
+/// rowid order): walking `present` backwards, then `missing` backwards,
+/// gives the descending order, missing values still last.
+pub(super) struct Order {
+    ordinals: Vec<u32>,
+    /// How many leading ordinals have the field.
+    present: usize,
+}
+
+impl Order {
+    /// The ordinals in the order asked for.
+    pub fn walk(&self, descending: bool) -> Box<dyn Iterator<Item = &u32> + '_> {
+        let (present, missing) = self.ordinals.split_at(self.present);
+        if descending {
+            Box::new(present.iter().rev().chain(missing.iter().rev()))
+        } else {
+            Box::new(self.ordinals.iter())
+        }
+    }
 }
 
 /// A statement that finds tracks by one text parameter.
@@ -219,13 +241,18 @@ pub(super) fn library_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(VERSION_SQL, [], |r| r.get(0))?)
 }
 
-/// Every rowid in the ascending order of `field`.
+/// Every rowid in the ascending order of `field`, and whether the track
+/// lacks the field.
 pub(super) fn order_sql(field: SortField) -> String {
     let sort = Sort {
         field,
         descending: false,
     };
-    format!("SELECT t.id FROM tracks t ORDER BY {}", sort.order_by())
+    format!(
+        "SELECT t.id, {} FROM tracks t ORDER BY {}",
+        field.missing_sql(),
+        sort.order_by()
+    )
 }
 
 impl Columns {
@@ -273,8 +300,11 @@ impl Columns {
             );
             self.rating
                 .push(r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN));
-            self.added_at
-                .push(r.get::<_, Option<i64>>(5)?.unwrap_or(NO_TIME));
+            self.added_at.push(
+                r.get::<_, Option<i64>>(5)?
+                    .filter(|t| SHOWN_TIMES.contains(t))
+                    .unwrap_or(NO_TIME),
+            );
         }
         Ok(())
     }
@@ -421,7 +451,7 @@ impl Columns {
     /// Ordinals in the order of `sort`'s field ascending, built on first use
     /// by SQLite itself so ties, case and missing values sort exactly as
     /// its ORDER BY does.
-    pub fn order(&self, conn: &Connection, field: SortField) -> Result<&[u32], StoreError> {
+    pub fn order(&self, conn: &Connection, field: SortField) -> Result<&Order, StoreError> {
         let slot = &self.orders[field as usize];
         if let Some(order) = slot.get() {
             return Ok(order);
@@ -431,21 +461,27 @@ impl Columns {
             return Ok(order);
         }
         let started = std::time::Instant::now();
-        let mut order = Vec::with_capacity(self.len());
+        let mut ordinals = Vec::with_capacity(self.len());
+        let mut missing = 0;
         let mut stmt = conn.prepare(&order_sql(field))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             if let Some(i) = self.ordinal(r.get(0)?) {
-                order.push(i);
+                ordinals.push(i);
+                // Missing values come last, so they are the tail.
+                missing = if r.get(1)? { missing + 1 } else { 0 };
             }
         }
+        let order = Order {
+            present: ordinals.len() - missing,
+            ordinals,
+        };
         tracing::debug!(
             ?field,
             ms = started.elapsed().as_millis() as u64,
             "sort order built"
         );
-        let _ = slot.set(order);
-        Ok(slot.get().map(Vec::as_slice).unwrap_or_default())
+        Ok(slot.get_or_init(|| order))
     }
 
     /// Approximate bytes held (remembered sets aside), for the operations
@@ -455,7 +491,7 @@ impl Columns {
             .orders
             .iter()
             .filter_map(OnceLock::get)
-            .map(|o| o.capacity() * 4)
+            .map(|o| o.ordinals.capacity() * 4)
             .sum();
         self.ids.capacity() * 8
             + self.live.len() / 8
@@ -477,6 +513,7 @@ pub(super) struct Matcher<'a> {
     /// Allowed years (index = year); `None` when no year term is set.
     years: Option<Vec<bool>>,
     min_rating: Option<f64>,
+    rated: Option<bool>,
     played: Option<bool>,
     added_since: Option<i64>,
     /// Wanted genre ids (any of); `None` when no genre term is set.
@@ -514,6 +551,7 @@ impl<'a> Matcher<'a> {
             exclude_live: filter.exclude_live,
             years: year_table(filter),
             min_rating: filter.min_rating,
+            rated: filter.rated,
             played: filter.played,
             added_since: filter.added_since,
             genres,
@@ -538,6 +576,11 @@ impl<'a> Matcher<'a> {
         }
         if let Some(min) = self.min_rating
             && c.rating[i].partial_cmp(&min).is_none_or(|o| o.is_lt())
+        {
+            return false;
+        }
+        if let Some(rated) = self.rated
+            && c.rating[i].is_nan() == rated
         {
             return false;
         }
@@ -581,27 +624,22 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// The members of `set` at `offset..offset + limit` of `order` (walked
-/// backwards for a descending sort).
+/// The members of `set` at `offset..offset + limit` of `order` in the
+/// direction asked for.
 pub(super) fn page(
     set: &FixedBitSet,
-    order: &[u32],
+    order: &Order,
     descending: bool,
     offset: u64,
     limit: u64,
 ) -> Vec<u32> {
-    let window = |it: &mut dyn Iterator<Item = &u32>| -> Vec<u32> {
-        it.filter(|&&i| set.contains(i as usize))
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .copied()
-            .collect()
-    };
-    if descending {
-        window(&mut order.iter().rev())
-    } else {
-        window(&mut order.iter())
-    }
+    order
+        .walk(descending)
+        .filter(|&&i| set.contains(i as usize))
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .copied()
+        .collect()
 }
 
 /// Which years the decade and year-range terms allow, as a lookup table;

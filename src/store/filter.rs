@@ -1,7 +1,8 @@
 //! Filters and sort orders over the cached library, parsed from text
 //! (query parameters, CLI flags, JSON bodies) with an error naming the bad
 //! value. Sort orders become SQL (fixed text, no user input); the text
-//! search becomes an FTS5 query of quoted words.
+//! search becomes an FTS5 query of quoted words, plus literal terms for the
+//! words that have no letters or digits (`!!!`, `&`).
 
 use serde::Deserialize;
 
@@ -37,9 +38,14 @@ pub struct Filter {
     pub genres: Vec<String>,
     /// First years of decades: 1990 for `1990s`.
     pub decades: Vec<i64>,
+    /// Above 0; a minimum of 0 means any rating (unrated tracks too), as in
+    /// the seed, and is stored as `None`.
     pub min_rating: Option<f64>,
+    /// `true`: rated tracks only; `false`: unrated tracks only.
+    pub rated: Option<bool>,
     pub exclude_live: bool,
-    /// Words matched as prefixes against title, artist and album.
+    /// Words matched as prefixes against title, artist and album; words
+    /// without letters or digits match as literal text.
     pub text: Option<String>,
     pub artist: Option<String>,
     pub year_from: Option<i64>,
@@ -55,6 +61,7 @@ impl Default for Filter {
             genres: Vec::new(),
             decades: Vec::new(),
             min_rating: None,
+            rated: None,
             exclude_live: true,
             text: None,
             artist: None,
@@ -71,6 +78,7 @@ pub const FILTER_PARAMS: &[&str] = &[
     "genres",
     "decades",
     "min_rating",
+    "rated",
     "exclude_live",
     "q",
     "artist",
@@ -92,7 +100,8 @@ impl Filter {
                     self.decades.push(parse_decade(d)?);
                 }
             }
-            "min_rating" => self.min_rating = optional(value, parse_rating)?,
+            "min_rating" => self.min_rating = optional(value, parse_rating)?.flatten(),
+            "rated" => self.rated = optional(value, |v| parse_bool("rated", v))?,
             "exclude_live" => self.exclude_live = parse_bool("exclude_live", value)?,
             "q" | "text" | "search" => self.text = non_empty(value, 500, "q")?,
             "artist" => self.artist = non_empty(value, 1000, "artist")?,
@@ -166,6 +175,35 @@ impl Filter {
         kept.into_iter().map(|w| format!("\"{w}\"*")).collect()
     }
 
+    /// The text filter's words that have no letters or digits (`!!!`,
+    /// `&`): the full-text index drops them, so they are matched as literal
+    /// text instead. Lower-cased, control characters removed, without
+    /// repeats or terms another term contains (`!` adds nothing to `!!!`).
+    pub fn literal_terms(&self) -> Vec<String> {
+        let Some(text) = self.text.as_deref() else {
+            return Vec::new();
+        };
+        let terms: Vec<String> = text
+            .split_whitespace()
+            .filter(|w| !w.chars().any(char::is_alphanumeric))
+            .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+            .filter(|w| !w.is_empty())
+            .take(16)
+            .map(|w| w.to_lowercase())
+            .collect();
+        let mut kept: Vec<String> = Vec::new();
+        for (i, term) in terms.iter().enumerate() {
+            let covered = terms
+                .iter()
+                .enumerate()
+                .any(|(j, other)| other.contains(term.as_str()) && (other != term || j < i));
+            if !covered {
+                kept.push(term.clone());
+            }
+        }
+        kept
+    }
+
     /// The whole FTS5 query for the text filter, `None` without terms.
     pub fn fts_query(&self) -> Option<String> {
         let terms = self.search_terms();
@@ -182,9 +220,13 @@ pub struct FilterBody {
     pub genres: Option<StringList>,
     #[serde(default)]
     pub decades: Option<StringList>,
+    /// Minimum user rating, 0–10; 0 means any rating (unrated tracks too).
     #[serde(default)]
     #[schema(minimum = 0.0, maximum = 10.0)]
     pub min_rating: Option<f64>,
+    /// true: rated tracks only; false: unrated tracks only.
+    #[serde(default)]
+    pub rated: Option<bool>,
     #[serde(default)]
     pub exclude_live: Option<bool>,
     #[serde(default)]
@@ -241,7 +283,8 @@ impl TryFrom<FilterBody> for Filter {
             }
             None => {}
         }
-        f.min_rating = body.min_rating.map(check_rating).transpose()?;
+        f.min_rating = body.min_rating.map(check_rating).transpose()?.flatten();
+        f.rated = body.rated;
         if let Some(live) = body.exclude_live {
             f.exclude_live = live;
         }
@@ -349,7 +392,9 @@ impl Sort {
         Ok(Sort { field, descending })
     }
 
-    /// ORDER BY clause; ties broken so pages never overlap.
+    /// ORDER BY clause; ties broken so pages never overlap. Tracks missing
+    /// the field (see `SortField::missing_sql`) come last in both
+    /// directions.
     pub fn order_by(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
         let keys = match self.field {
@@ -360,14 +405,50 @@ impl Sort {
             SortField::Album => {
                 format!("t.album COLLATE NOCASE {dir}, t.disc {dir}, t.track {dir}")
             }
-            SortField::Year => format!("t.year {dir}"),
-            SortField::Rating => format!("t.rating {dir}"),
-            SortField::Duration => format!("t.duration_ms {dir}"),
-            SortField::Added => format!("t.added_at {dir}"),
             SortField::Plays => format!("t.play_count {dir}"),
-            SortField::LastPlayed => format!("t.last_played_at {dir}"),
+            SortField::Year
+            | SortField::Rating
+            | SortField::Duration
+            | SortField::Added
+            | SortField::LastPlayed => {
+                format!("{} {dir} NULLS LAST", self.field.nullable_sql())
+            }
         };
         format!("{keys}, t.id {dir}")
+    }
+}
+
+/// The first and last Unix times an RFC 3339 text can show (years
+/// 0000–9999); a stored time outside them is shown as null, so it is
+/// treated as missing everywhere.
+pub const SHOWN_TIMES: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+
+impl SortField {
+    /// The sorted value as SQL over `tracks t`, NULL when the track lacks
+    /// it: a missing year, rating, duration or date, or a date outside
+    /// `SHOWN_TIMES`. Text fields are never missing (the sync stores
+    /// "Unknown Artist" and the like), nor is the play count (0 is a
+    /// count): for them this is the constant 1, never NULL.
+    fn nullable_sql(self) -> String {
+        let (first, last) = (SHOWN_TIMES.start(), SHOWN_TIMES.end());
+        let time = |column: &str| {
+            format!("(CASE WHEN {column} BETWEEN {first} AND {last} THEN {column} END)")
+        };
+        match self {
+            SortField::Year => "t.year".to_owned(),
+            SortField::Rating => "t.rating".to_owned(),
+            SortField::Duration => "t.duration_ms".to_owned(),
+            SortField::Added => time("t.added_at"),
+            SortField::LastPlayed => time("t.last_played_at"),
+            SortField::Artist | SortField::Title | SortField::Album | SortField::Plays => {
+                "1".to_owned()
+            }
+        }
+    }
+
+    /// SQL over `tracks t` that is 1 when the track lacks this field.
+    pub fn missing_sql(self) -> String {
+        format!("({} IS NULL)", self.nullable_sql())
     }
 }
 
@@ -426,16 +507,17 @@ fn parse_decade(value: &str) -> Result<i64, FilterError> {
     Ok(year)
 }
 
-fn parse_rating(value: &str) -> Result<f64, FilterError> {
+fn parse_rating(value: &str) -> Result<Option<f64>, FilterError> {
     let rating: f64 = value
         .parse()
         .map_err(|_| FilterError::invalid("min_rating", format!("{value:?} is not a number")))?;
     check_rating(rating)
 }
 
-fn check_rating(rating: f64) -> Result<f64, FilterError> {
+/// A valid minimum rating; 0 (any rating) is no filter.
+fn check_rating(rating: f64) -> Result<Option<f64>, FilterError> {
     if rating.is_finite() && (0.0..=10.0).contains(&rating) {
-        Ok(rating)
+        Ok((rating > 0.0).then_some(rating))
     } else {
         Err(FilterError::invalid(
             "min_rating",
@@ -529,6 +611,7 @@ mod tests {
             ("min_rating", "NaN"),
             ("year_from", "99999"),
             ("played", "maybe"),
+            ("rated", "2"),
             ("added_since", "yesterday"),
             ("exclude_live", "2"),
         ] {
@@ -553,6 +636,33 @@ mod tests {
         );
         let f = Filter::from_pairs([("q", "!!!")]).unwrap();
         assert_eq!(f.fts_query(), None);
+    }
+
+    #[test]
+    fn words_without_letters_or_digits_are_literal_terms() {
+        let literal = |q: &str| Filter::from_pairs([("q", q)]).unwrap().literal_terms();
+        assert_eq!(literal("!!!"), ["!!!"]);
+        assert_eq!(literal("simon & garfunkel"), ["&"]);
+        assert_eq!(literal("! !!! !! &"), ["!!!", "&"]);
+        assert_eq!(literal("% _ \\"), ["%", "_", "\\"]);
+        assert_eq!(literal("P!nk AC/DC"), Vec::<String>::new());
+        assert_eq!(literal("!\u{0}! \u{7}"), ["!!"]);
+        assert!(Filter::from_pairs([("q", "   ")]).unwrap().text.is_none());
+    }
+
+    #[test]
+    fn a_minimum_rating_of_zero_is_no_rating_filter() {
+        for zero in ["0", "0.0", "-0", " 0 "] {
+            let f = Filter::from_pairs([("min_rating", zero)]).unwrap();
+            assert_eq!(f, Filter::default(), "min_rating={zero:?}");
+        }
+        let body: FilterBody = serde_json::from_str(r#"{"min_rating":0}"#).unwrap();
+        assert_eq!(Filter::try_from(body).unwrap(), Filter::default());
+        let f = Filter::from_pairs([("rated", "true"), ("min_rating", "0")]).unwrap();
+        assert_eq!((f.rated, f.min_rating), (Some(true), None));
+        let body: FilterBody = serde_json::from_str(r#"{"rated":false}"#).unwrap();
+        assert_eq!(Filter::try_from(body).unwrap().rated, Some(false));
+        assert!(Filter::from_pairs([("rated", "maybe")]).is_err());
     }
 
     #[test]

@@ -7,3 +7,4 @@ mod faults;
 mod helpers;
 mod library;
 mod plex_robustness;
+mod query;
