@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_TOKEN, launchBrowser, newPage, startServe } from './harness.mjs';
+import { DEMO_TOKEN, launchBrowser, newPage, screenshot, startServe } from './harness.mjs';
 
 /** A loopback server that accepts connections and never answers. */
 async function silentServer() {
@@ -83,6 +83,7 @@ describe('settings check', () => {
       assert.equal(await page.locator('#settings-cancel').textContent(), 'Cancel');
       assert.equal(await page.locator('#settings-dialog').getAttribute('open'), '', 'the dialog stays open');
       assert.match(await page.locator('#settings-error').textContent(), /Nothing was saved/);
+      await screenshot(page, 'settings-cancelled.png');
       assert.equal(await page.locator('#settings-url').inputValue(), silent.url, 'the form keeps what was typed');
       assert.equal((await app.status()).configured, false, 'nothing saved');
       assert.equal(await page.locator('.toast.success').count(), 0);
@@ -130,6 +131,7 @@ describe('settings check', () => {
         const detail = (await page.locator('#settings-url-error .why-detail').textContent()).trim();
         assert.ok(detail.length > 0 && detail !== sentence, `the cause: ${detail}`);
         assert.ok(await page.locator('#settings-url-error .why-detail').isVisible());
+        await screenshot(page, 'settings-why.png');
       }
       assert.equal(await page.locator('#settings-url').getAttribute('aria-invalid'), 'true');
       assert.ok(!(await page.content()).includes(DEMO_TOKEN), 'no token in the page');

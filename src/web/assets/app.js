@@ -25,6 +25,8 @@
  *     #settings-url-error, #settings-token-error, #settings-sections-error,
  *     #settings-refresh-age-error, others in #settings-error; in each, the
  *     sentence is .error-text, and a technical cause opens from .why into .why-detail
+ *     #settings-confirm-server: confirms a change to another Plex server (409
+ *     server_change_confirm), which drops the cached library
  *   missing values (no year, no length, ...) are "—" with class .missing
  *   #footer-status          footer line (role=status); #refresh = Refresh / Sync now / Retry;
  *                           #error-why opens #error-detail (text in #error-detail-text);
@@ -1798,6 +1800,10 @@
       showSettingsError(form.error[0], form.error[1]);
       return;
     }
+    await checkAndSaveSettings(form.body);
+  }
+
+  async function checkAndSaveSettings(body) {
     const before = state.settings || {};
     // Checking connects to Plex and can take seconds: Cancel (or closing
     // the dialog) aborts the request, and the server drops the check.
@@ -1805,7 +1811,7 @@
     settingsCheck.controller = controller;
     setSettingsChecking(true);
     try {
-      const saved = await api('PUT', '/api/settings', { body: form.body, signal: controller.signal });
+      const saved = await api('PUT', '/api/settings', { body: body, signal: controller.signal });
       state.settings = saved;
       $('settings-token').value = '';
       closeDialog($('settings-dialog'));
@@ -1814,6 +1820,7 @@
     } catch (err) {
       if (isAbort(err)) showSettingsError(null, 'Check cancelled. Nothing was saved.');
       else if (err.status === 400 && err.field) showSettingsError(err.field, err);
+      else if (err.status === 409 && err.code === 'server_change_confirm') askServerChange(err, body);
       else showSettingsError(null, err);
     } finally {
       if (settingsCheck.controller === controller) settingsCheck.controller = null;
@@ -1822,6 +1829,26 @@
   }
 
   const settingsCheck = { controller: null };
+
+  // The address leads to another Plex server than the one the cache came
+  // from: saving drops the cached library, so the server asks first (409
+  // server_change_confirm) and the page asks the person.
+  function askServerChange(err, body) {
+    const box = $('settings-error');
+    fillErrorBox(box, settingsErrorText(null, err));
+    const confirm = document.createElement('button');
+    confirm.type = 'button';
+    confirm.id = 'settings-confirm-server';
+    confirm.className = 'button secondary small';
+    confirm.textContent = 'Use this server';
+    confirm.addEventListener('click', () => {
+      clearSettingsErrors();
+      checkAndSaveSettings(Object.assign({}, body, { confirm_server_change: true }));
+    });
+    box.append(' ', confirm);
+    box.hidden = false;
+    confirm.focus();
+  }
 
   function setSettingsChecking(on) {
     const save = $('settings-save');
