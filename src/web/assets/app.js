@@ -1018,10 +1018,21 @@
 
   // ---------------------------------------------------------------- views
 
+  // Plex is known to be unreachable when the probe failed and said why. A
+  // false without a cause means "not probed yet": the status may answer a
+  // boolean before the first probe.
+  function plexOffline(s) {
+    return s.plex_connected === false && !!s.plex_error;
+  }
+
+  function plexUnknown(s) {
+    return s.plex_connected == null || (s.plex_connected === false && !s.plex_error);
+  }
+
   function chooseView(s) {
     if (s.is_syncing || s.track_count > 0) return 'library';
     if (!s.configured) return 'first-run';
-    if (s.plex_connected === false || s.error) return 'error';
+    if (plexOffline(s) || s.error) return 'error';
     return 'library';
   }
 
@@ -1099,7 +1110,7 @@
     const probeFailed = s.plex_connected === false && s.plex_error;
     const message = probeFailed ? s.plex_error : s.error || s.plex_error || 'Plex did not answer.';
     let kind = probeFailed ? guessErrorKind(s.plex_error) || s.error_kind : s.error_kind || guessErrorKind(message);
-    if (!ERROR_HELP[kind]) kind = s.plex_connected === false ? 'unreachable' : 'server_error';
+    if (!ERROR_HELP[kind]) kind = plexOffline(s) ? 'unreachable' : 'server_error';
     $('error-title').textContent = ERROR_HELP[kind].title;
     $('error-help').textContent = ERROR_HELP[kind].help;
     $('error-message').textContent = message;
@@ -1228,7 +1239,7 @@
   function maybeAutoSync(s) {
     if (state.autoSyncTried) return;
     state.autoSyncTried = true;
-    if (s.stale && !s.is_syncing && !s.error && s.configured && s.plex_connected !== false) {
+    if (s.stale && !s.is_syncing && !s.error && s.configured && !plexOffline(s)) {
       startSync({ quiet: true });
     }
   }
@@ -1253,10 +1264,10 @@
     }
     chip.hidden = false;
     $('server-name-text').textContent = s.server.name;
-    chip.classList.toggle('offline', s.plex_connected === false);
-    chip.classList.toggle('unknown', s.plex_connected == null);
+    chip.classList.toggle('offline', plexOffline(s));
+    chip.classList.toggle('unknown', plexUnknown(s));
     chip.title =
-      s.plex_connected === false
+      plexOffline(s)
         ? 'Plex server “' + s.server.name + '” is offline'
         : 'Plex server “' + s.server.name + '”';
   }
@@ -1325,8 +1336,8 @@
     if (!why) closeErrorDetail();
 
     const offline = $('plex-offline');
-    showText(offline, s.plex_connected === false ? 'Plex offline' : '');
-    if (s.plex_connected === false) offline.title = s.plex_error || 'Plex is not reachable';
+    showText(offline, plexOffline(s) ? 'Plex offline' : '');
+    if (plexOffline(s)) offline.title = s.plex_error;
   }
 
   function renderUnreachable() {
