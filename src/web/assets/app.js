@@ -21,8 +21,13 @@
  *     #playlist-mode-sample, #playlist-sample-size, #playlist-submit, #playlist-result
  *   #settings-button, #settings-dialog, #settings-url, #settings-token,
  *     #settings-sections (checkboxes), #settings-refresh-age, #settings-insecure,
- *     #settings-save; field errors in #settings-url-error, #settings-token-error,
- *     #settings-sections-error, #settings-refresh-age-error, others in #settings-error
+ *     #settings-save, #settings-cancel (aborts a running check); field errors in
+ *     #settings-url-error, #settings-token-error, #settings-sections-error,
+ *     #settings-refresh-age-error, others in #settings-error; in each, the
+ *     sentence is .error-text, and a technical cause opens from .why into .why-detail
+ *     #settings-confirm-server: confirms a change to another Plex server (409
+ *     server_change_confirm), which drops the cached library
+ *   missing values (no year, no length, ...) are "—" with class .missing
  *   #footer-status          footer line (role=status); #refresh = Refresh / Sync now / Retry;
  *                           #error-why opens #error-detail (text in #error-detail-text);
  *                           #plex-offline badge
@@ -43,6 +48,7 @@
   const POLL_IDLE_MS = 8000;
   const POLL_HIDDEN_MS = 30000;
   const GENRES_COLLAPSED = 30;
+  const MISSING = '—';
 
   const $ = (id) => document.getElementById(id);
 
@@ -124,6 +130,7 @@
       this.code = body && body.error;
       this.detail = detail;
       this.field = body && body.field;
+      this.body = body || null;
     }
   }
 
@@ -182,7 +189,10 @@
     stats: null,
     showAllGenres: false,
     genreQuery: '',
-    selection: new Set(),
+    // Selected rating key → where the row was last seen: { generation, index }
+    // (generation: table.generation at the time). Saving follows the table's
+    // order, so each selected row remembers its position in the list.
+    selection: new Map(),
     lastClickedIndex: -1,
     settings: null,
   };
@@ -226,9 +236,26 @@
     return parts.join(' · ');
   }
 
+  // A filter change clears the selection. The selection is made of rows of
+  // the list on screen; a new filter lists other rows, and a selection kept
+  // across it would be saved although the user cannot see it (two 1961
+  // tracks saved as "2010s"). Which selected rows the new filter still lists
+  // is unknown without reading the whole list, so the page does not prune:
+  // it clears, and says so. A sort change keeps the selection (the same rows
+  // are listed, in another order).
   function filtersChanged() {
     renderFilterState();
+    clearSelectionForNewList();
     resetTable({ keepScroll: false });
+  }
+
+  function clearSelectionForNewList() {
+    const n = state.selection.size;
+    if (n === 0) return;
+    state.selection.clear();
+    state.lastClickedIndex = -1;
+    renderSelection();
+    showToast('Selection cleared (' + fmtInt(n) + ' ' + (n === 1 ? 'track' : 'tracks') + '): the filter changed', 'info');
   }
 
   function toggleInSet(set, value) {
@@ -601,6 +628,17 @@
     return row;
   }
 
+  // Every missing value (no year, no length, no album...) reads the same: a
+  // dash, named for screen readers. The server sorts missing values last in
+  // both directions; nothing here depends on where they sort.
+  function showValue(cell, text, missingLabel) {
+    const missing = !text;
+    cell.textContent = missing ? MISSING : text;
+    cell.classList.toggle('missing', missing);
+    if (missing) cell.setAttribute('aria-label', missingLabel);
+    else cell.removeAttribute('aria-label');
+  }
+
   function fillRow(row, index, track) {
     if (row._index !== index) {
       row._index = index;
@@ -615,6 +653,8 @@
         row.removeAttribute('data-rating-key');
         for (const key of ['main', 'sub', 'artist', 'album', 'year', 'genres', 'duration', 'plays']) {
           c[key].textContent = '';
+          c[key].classList.remove('missing');
+          c[key].removeAttribute('aria-label');
         }
         c.title.removeAttribute('title');
         c.artist.removeAttribute('title');
@@ -639,19 +679,19 @@
         }
         c.sub.textContent = album ? artist + ' · ' + album : artist;
         c.title.title = title;
-        c.artist.textContent = artist;
+        showValue(c.artist, artist, 'No artist');
         c.artist.title = artist;
-        c.album.textContent = album;
+        showValue(c.album, album, 'No album');
         c.album.title = album;
-        c.year.textContent = track.year == null ? '' : String(track.year);
-        c.genres.textContent = genres;
+        showValue(c.year, track.year == null ? '' : String(track.year), 'No year');
+        showValue(c.genres, genres, 'No genre');
         c.genres.title = genres;
         const r = track.rating == null ? 0 : Math.max(0, Math.min(10, Math.round(track.rating)));
         c.stars.dataset.r = String(r);
         c.stars.classList.toggle('unrated', r === 0);
         c.stars.setAttribute('role', 'img');
         c.stars.setAttribute('aria-label', starsLabel(track.rating));
-        c.duration.textContent = fmtDuration(track.duration_ms);
+        showValue(c.duration, fmtDuration(track.duration_ms), 'Unknown length');
         const plays = Number(track.play_count) || 0;
         c.plays.textContent = fmtInt(plays);
         c.plays.classList.toggle('zero', plays === 0);
@@ -748,8 +788,10 @@
     try {
       const result = await api('GET', '/api/library/tracks?' + params.toString(), { signal: controller.signal });
       if (generation !== table.generation) return;
-      table.pages.set(page, Array.isArray(result.tracks) ? result.tracks : []);
+      const tracks = Array.isArray(result.tracks) ? result.tracks : [];
+      table.pages.set(page, tracks);
       table.stalePages.delete(page);
+      notePositions(tracks, page * PAGE_SIZE, generation);
       table.answered = true;
       trimPageCache();
       setTotal(Number(result.total) || 0);
@@ -842,6 +884,48 @@
     box.title = label;
   }
 
+  function selectRow(key, index) {
+    state.selection.set(key, { generation: table.generation, index: index });
+  }
+
+  // Selected rows of a freshly loaded page learn their place in the list.
+  function notePositions(tracks, offset, generation) {
+    if (state.selection.size === 0) return;
+    tracks.forEach((t, i) => {
+      if (state.selection.has(t.rating_key)) state.selection.set(t.rating_key, { generation: generation, index: offset + i });
+    });
+  }
+
+  // The selected rating keys in the table's current order. Rows whose place
+  // in this list is not known (a sort or a sync since they were ticked, and
+  // their page not loaded since) are looked up page by page. Rows the list
+  // no longer has (gone from Plex after a sync) come last; Plex skips them.
+  async function selectionInTableOrder() {
+    const generation = table.generation;
+    const missing = new Set();
+    state.selection.forEach((pos, key) => {
+      if (pos.generation !== generation) missing.add(key);
+    });
+    const LOOKUP_PAGE = 1000;
+    for (let offset = 0; missing.size > 0; offset += LOOKUP_PAGE) {
+      const params = filterQuery();
+      params.set('sort', state.sort.key);
+      params.set('order', state.sort.order);
+      params.set('offset', String(offset));
+      params.set('limit', String(LOOKUP_PAGE));
+      const result = await api('GET', '/api/library/tracks?' + params.toString());
+      if (generation !== table.generation) throw new Error('The list changed while saving. Save again.');
+      const tracks = Array.isArray(result.tracks) ? result.tracks : [];
+      tracks.forEach((t) => missing.delete(t.rating_key));
+      notePositions(tracks, offset, generation);
+      if (tracks.length < LOOKUP_PAGE) break;
+    }
+    const place = (pos) => (pos.generation === generation ? pos.index : Infinity);
+    return Array.from(state.selection.entries())
+      .sort((a, b) => place(a[1]) - place(b[1]))
+      .map((entry) => entry[0]);
+  }
+
   function toggleRowSelection(index, rangeSelect) {
     const track = trackAt(index);
     if (!track) return;
@@ -852,11 +936,11 @@
       for (let i = from; i <= to; i++) {
         const t = trackAt(i);
         if (!t) continue;
-        if (select) state.selection.add(t.rating_key);
+        if (select) selectRow(t.rating_key, i);
         else state.selection.delete(t.rating_key);
       }
     } else if (select) {
-      state.selection.add(track.rating_key);
+      selectRow(track.rating_key, index);
     } else {
       state.selection.delete(track.rating_key);
     }
@@ -869,12 +953,20 @@
     $('track-scroll').addEventListener('scroll', scheduleRender, { passive: true });
     window.addEventListener('resize', onResize);
 
+    // Shift-click selects a range of rows, on a checkbox or anywhere on a
+    // row: the browser must not start or extend a text selection for it.
+    $('track-rows').addEventListener('mousedown', (e) => {
+      if (e.shiftKey && e.button === 0 && e.target.closest('.tr')) e.preventDefault();
+    });
     $('track-rows').addEventListener('click', (e) => {
       const row = e.target.closest('.tr');
       if (!row || row._index < 0 || !row._track) return;
       const onCheck = e.target.classList.contains('row-check');
-      // A click on the row itself toggles too, unless the user was selecting text.
-      if (!onCheck && String(window.getSelection())) return;
+      const text = window.getSelection();
+      // A plain click on the row itself toggles too, unless the user was
+      // selecting text; a shift-click always selects rows.
+      if (!onCheck && !e.shiftKey && String(text)) return;
+      if (e.shiftKey && text && !text.isCollapsed) text.removeAllRanges();
       if (!onCheck) e.preventDefault();
       toggleRowSelection(row._index, e.shiftKey);
     });
@@ -882,9 +974,11 @@
     $('select-all').addEventListener('change', () => {
       const tracks = loadedTracks();
       const allSelected = tracks.length > 0 && tracks.every((t) => state.selection.has(t.rating_key));
-      tracks.forEach((t) => {
-        if (allSelected) state.selection.delete(t.rating_key);
-        else state.selection.add(t.rating_key);
+      table.pages.forEach((page, p) => {
+        page.forEach((t, i) => {
+          if (allSelected) state.selection.delete(t.rating_key);
+          else selectRow(t.rating_key, p * PAGE_SIZE + i);
+        });
       });
       renderSelection();
     });
@@ -924,10 +1018,21 @@
 
   // ---------------------------------------------------------------- views
 
+  // Plex is known to be unreachable when the probe failed and said why. A
+  // false without a cause means "not probed yet": the status may answer a
+  // boolean before the first probe.
+  function plexOffline(s) {
+    return s.plex_connected === false && !!s.plex_error;
+  }
+
+  function plexUnknown(s) {
+    return s.plex_connected == null || (s.plex_connected === false && !s.plex_error);
+  }
+
   function chooseView(s) {
     if (s.is_syncing || s.track_count > 0) return 'library';
     if (!s.configured) return 'first-run';
-    if (s.plex_connected === false || s.error) return 'error';
+    if (plexOffline(s) || s.error) return 'error';
     return 'library';
   }
 
@@ -1005,7 +1110,7 @@
     const probeFailed = s.plex_connected === false && s.plex_error;
     const message = probeFailed ? s.plex_error : s.error || s.plex_error || 'Plex did not answer.';
     let kind = probeFailed ? guessErrorKind(s.plex_error) || s.error_kind : s.error_kind || guessErrorKind(message);
-    if (!ERROR_HELP[kind]) kind = s.plex_connected === false ? 'unreachable' : 'server_error';
+    if (!ERROR_HELP[kind]) kind = plexOffline(s) ? 'unreachable' : 'server_error';
     $('error-title').textContent = ERROR_HELP[kind].title;
     $('error-help').textContent = ERROR_HELP[kind].help;
     $('error-message').textContent = message;
@@ -1086,10 +1191,46 @@
         showToast('Library updated · ' + fmtTracks(s.track_count), 'success');
       }
     }
-    if (prev && prev.is_syncing && !s.is_syncing && s.error && s.track_count > 0) {
-      showToast('Sync failed: ' + s.error, 'error');
-    }
+    noticeFailedSync(prev, s);
     maybeAutoSync(s);
+  }
+
+  // A failed sync is told in a toast, also when it started and ended between
+  // two polls and no poll saw it running. The newest history row tells: a
+  // finished, unsuccessful row other than the one last seen is news. The
+  // history is read only while the status reports a failure.
+  const failures = { primed: false, lastId: null, checking: false };
+
+  async function noticeFailedSync(prev, s) {
+    if (s.is_syncing) return;
+    if (!s.error) {
+      failures.primed = true;
+      return;
+    }
+    if (failures.checking) return;
+    failures.checking = true;
+    // Without the history, a change seen by the polls still counts.
+    let news = !!prev && (prev.is_syncing || prev.error !== s.error);
+    try {
+      const answer = await api('GET', '/api/library/sync/history?limit=1');
+      const latest = answer && Array.isArray(answer.syncs) ? answer.syncs[0] : null;
+      if (latest) {
+        const finished = latest.outcome !== 'success' && latest.outcome !== 'running';
+        if (finished && latest.id !== failures.lastId) news = news || failures.primed;
+        failures.lastId = latest.id;
+      }
+    } catch (err) {
+      // The toast is a courtesy; the footer shows the failure anyway.
+    } finally {
+      failures.checking = false;
+    }
+    // A failure the page found on its first look is shown by the footer (or
+    // the error screen), not announced as news.
+    failures.primed = true;
+    const current = state.status;
+    if (news && current && current.error && !current.is_syncing && current.track_count > 0) {
+      showToast('Sync failed: ' + current.error, 'error');
+    }
   }
 
   // A stale library refreshes itself once per page load; the server keeps its
@@ -1098,7 +1239,7 @@
   function maybeAutoSync(s) {
     if (state.autoSyncTried) return;
     state.autoSyncTried = true;
-    if (s.stale && !s.is_syncing && !s.error && s.configured && s.plex_connected !== false) {
+    if (s.stale && !s.is_syncing && !s.error && s.configured && !plexOffline(s)) {
       startSync({ quiet: true });
     }
   }
@@ -1123,10 +1264,10 @@
     }
     chip.hidden = false;
     $('server-name-text').textContent = s.server.name;
-    chip.classList.toggle('offline', s.plex_connected === false);
-    chip.classList.toggle('unknown', s.plex_connected == null);
+    chip.classList.toggle('offline', plexOffline(s));
+    chip.classList.toggle('unknown', plexUnknown(s));
     chip.title =
-      s.plex_connected === false
+      plexOffline(s)
         ? 'Plex server “' + s.server.name + '” is offline'
         : 'Plex server “' + s.server.name + '”';
   }
@@ -1195,8 +1336,8 @@
     if (!why) closeErrorDetail();
 
     const offline = $('plex-offline');
-    showText(offline, s.plex_connected === false ? 'Plex offline' : '');
-    if (s.plex_connected === false) offline.title = s.plex_error || 'Plex is not reachable';
+    showText(offline, plexOffline(s) ? 'Plex offline' : '');
+    if (plexOffline(s)) offline.title = s.plex_error;
   }
 
   function renderUnreachable() {
@@ -1428,8 +1569,18 @@
     }
     titleInput.removeAttribute('aria-invalid');
     let body;
+    const submit = $('playlist-submit');
     if ($('playlist-mode-selected').checked) {
-      body = { title: title, rating_keys: Array.from(state.selection) };
+      submit.disabled = true;
+      submit.textContent = 'Saving…';
+      try {
+        body = { title: title, rating_keys: await selectionInTableOrder() };
+      } catch (err) {
+        showPlaylistResult('error', [err.detail || err.message || 'The playlist could not be saved.']);
+        submit.textContent = 'Save playlist';
+        submit.disabled = false;
+        return;
+      }
     } else {
       const size = Math.round(Number($('playlist-sample-size').value));
       if (!(size >= 1 && size <= 5000)) {
@@ -1439,7 +1590,6 @@
       }
       body = { title: title, filter: filterBody(), sample_size: size };
     }
-    const submit = $('playlist-submit');
     submit.disabled = true;
     submit.textContent = 'Saving…';
     try {
@@ -1497,16 +1647,83 @@
     $('settings-error').textContent = '';
   }
 
-  function showSettingsError(field, detail) {
+  // Technical wording a person should not have to read first; it goes
+  // behind "Why?" and a sentence about the situation is shown instead.
+  const TECHNICAL = /os error \d+|error sending request|error trying to connect|tcp connect|dns error|failed to lookup|invalid type:|expected .+ at line \d+|relative URL without a base|hyper::|reqwest::/i;
+
+  function plainSettingsSentence(field, text) {
+    const t = String(text || '');
+    if (field === 'plex_token') return 'Plex did not accept this token. Check it, or get a fresh one from Plex Web.';
+    if (field === 'sections') return 'A music library chosen here is not on this Plex server. Choose again.';
+    if (/timed? ?out|timeout/i.test(t)) {
+      return 'The server at this address did not answer in time. Check the address and that Plex is running.';
+    }
+    if (/certificate|\btls\b|\bssl\b/i.test(t)) {
+      return 'The server’s certificate is not trusted. Use the http address, or accept a self-signed certificate below.';
+    }
+    if (/resolve|dns|lookup/i.test(t)) return 'No computer has this name on your network. Check the address.';
+    if (/refused/i.test(t)) {
+      return 'Nothing answers at this address: the connection was refused. Is Plex running, and is the port right (usually 32400)?';
+    }
+    if (field === 'plex_url' || /connect/i.test(t)) {
+      return 'plexcache could not connect to a Plex server at this address. Check the address and the port (usually 32400), and that Plex is running.';
+    }
+    return 'The settings could not be checked.';
+  }
+
+  // An error answer as { sentence, detail }: the sentence for the person,
+  // the technical cause (when the server sends one apart) for "Why?".
+  function settingsErrorText(field, err) {
+    const body = (err && err.body) || {};
+    const str = (v) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+    let sentence = str(body.message) || str(err && err.detail) || 'The settings could not be saved.';
+    let detail = str(body.technical_detail) || str(body.technical) || str(body.cause);
+    if (!detail && str(body.message) && str(body.detail) && str(body.detail) !== sentence) detail = str(body.detail);
+    if (!detail && TECHNICAL.test(sentence)) {
+      detail = sentence;
+      sentence = plainSettingsSentence(field, sentence);
+    }
+    return { sentence: sentence, detail: detail && detail !== sentence ? detail : null };
+  }
+
+  // Fills an error box: the sentence, and a "Why?" button opening the detail.
+  function fillErrorBox(box, text) {
+    const sentence = document.createElement('span');
+    sentence.className = 'error-text';
+    sentence.textContent = text.sentence;
+    const nodes = [sentence];
+    if (text.detail) {
+      const why = document.createElement('button');
+      why.type = 'button';
+      why.className = 'link-button small why';
+      why.textContent = 'Why?';
+      why.setAttribute('aria-expanded', 'false');
+      const detail = document.createElement('span');
+      detail.className = 'why-detail';
+      detail.id = box.id + '-detail';
+      detail.hidden = true;
+      detail.textContent = text.detail;
+      why.setAttribute('aria-controls', detail.id);
+      why.addEventListener('click', () => {
+        detail.hidden = !detail.hidden;
+        why.setAttribute('aria-expanded', String(!detail.hidden));
+      });
+      nodes.push(' ', why, detail);
+    }
+    box.replaceChildren.apply(box, nodes);
+  }
+
+  function showSettingsError(field, errOrText) {
+    const text = typeof errOrText === 'string' ? { sentence: errOrText, detail: null } : settingsErrorText(field, errOrText);
     const id = SETTINGS_FIELDS[field];
     if (!id) {
-      $('settings-error').textContent = detail;
+      fillErrorBox($('settings-error'), text);
       $('settings-error').hidden = false;
       return;
     }
     const input = $(id);
     const error = $(id + '-error');
-    error.textContent = detail;
+    fillErrorBox(error, text);
     error.hidden = false;
     input.setAttribute('aria-invalid', 'true');
     const hint = input.getAttribute('data-hint-id');
@@ -1560,8 +1777,7 @@
       $('settings-save').disabled = false;
       $('settings-url').focus();
     } catch (err) {
-      $('settings-error').textContent = err.detail || 'Settings could not be loaded.';
-      $('settings-error').hidden = false;
+      showSettingsError(null, err.detail || 'Settings could not be loaded.');
     } finally {
       $('settings-loading').hidden = true;
     }
@@ -1588,30 +1804,77 @@
 
   async function submitSettings(e) {
     e.preventDefault();
+    if (settingsCheck.controller) return;
     clearSettingsErrors();
     const form = readSettingsForm();
     if (form.error) {
       showSettingsError(form.error[0], form.error[1]);
       return;
     }
+    await checkAndSaveSettings(form.body);
+  }
+
+  async function checkAndSaveSettings(body) {
     const before = state.settings || {};
-    const save = $('settings-save');
-    save.disabled = true;
-    save.textContent = 'Checking connection…';
+    // Checking connects to Plex and can take seconds: Cancel (or closing
+    // the dialog) aborts the request, and the server drops the check.
+    const controller = new AbortController();
+    settingsCheck.controller = controller;
+    setSettingsChecking(true);
     try {
-      const saved = await api('PUT', '/api/settings', { body: form.body });
+      const saved = await api('PUT', '/api/settings', { body: body, signal: controller.signal });
       state.settings = saved;
       $('settings-token').value = '';
       closeDialog($('settings-dialog'));
       showToast('Settings saved', 'success');
       afterSettingsSaved(before, saved);
     } catch (err) {
-      if (err.status === 400 && err.field) showSettingsError(err.field, err.detail);
-      else showSettingsError(null, err.detail || 'Settings could not be saved.');
+      if (isAbort(err)) showSettingsError(null, 'Check cancelled. Nothing was saved.');
+      else if (err.status === 400 && err.field) showSettingsError(err.field, err);
+      else if (err.status === 409 && err.code === 'server_change_confirm') askServerChange(err, body);
+      else showSettingsError(null, err);
     } finally {
-      save.disabled = false;
-      save.textContent = 'Save';
+      if (settingsCheck.controller === controller) settingsCheck.controller = null;
+      setSettingsChecking(false);
     }
+  }
+
+  const settingsCheck = { controller: null };
+
+  // The address leads to another Plex server than the one the cache came
+  // from: saving drops the cached library, so the server asks first (409
+  // server_change_confirm) and the page asks the person.
+  function askServerChange(err, body) {
+    const box = $('settings-error');
+    fillErrorBox(box, settingsErrorText(null, err));
+    const confirm = document.createElement('button');
+    confirm.type = 'button';
+    confirm.id = 'settings-confirm-server';
+    confirm.className = 'button secondary small';
+    confirm.textContent = 'Use this server';
+    confirm.addEventListener('click', () => {
+      clearSettingsErrors();
+      checkAndSaveSettings(Object.assign({}, body, { confirm_server_change: true }));
+    });
+    box.append(' ', confirm);
+    box.hidden = false;
+    confirm.focus();
+  }
+
+  function setSettingsChecking(on) {
+    const save = $('settings-save');
+    save.disabled = on;
+    save.textContent = on ? 'Checking connection…' : 'Save';
+    $('settings-form').setAttribute('aria-busy', String(on));
+    $('settings-cancel').textContent = on ? 'Cancel check' : 'Cancel';
+  }
+
+  function cancelSettingsCheck() {
+    const controller = settingsCheck.controller;
+    if (!controller) return false;
+    settingsCheck.controller = null;
+    controller.abort();
+    return true;
   }
 
   // A new server, new sections or an empty cache need a sync; the status poll
@@ -1644,6 +1907,12 @@
     $('first-run-settings').addEventListener('click', openSettingsDialog);
     $('error-settings').addEventListener('click', openSettingsDialog);
     $('settings-form').addEventListener('submit', submitSettings);
+    // During a check, Cancel stops the check and keeps the dialog open to
+    // fix the address; otherwise it closes the dialog.
+    $('settings-cancel').addEventListener('click', () => {
+      if (!cancelSettingsCheck()) closeDialog($('settings-dialog'));
+    });
+    $('settings-dialog').addEventListener('close', cancelSettingsCheck);
   }
 
   // ---------------------------------------------------------------- toasts and errors
