@@ -418,10 +418,7 @@ impl PlexClient {
             .await
             .map_err(|e| self.transport_error(path, e))?;
         let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse {
-                path: path.into(),
-                detail: format!("{e} ({} bytes)", body.len()),
-            })?;
+            serde_json::from_slice(&body).map_err(|e| PlexError::unreadable(path, &e))?;
         Ok(envelope.container)
     }
 

@@ -6,3 +6,4 @@ mod cli;
 mod faults;
 mod helpers;
 mod library;
+mod settings;
