@@ -259,7 +259,10 @@ fn check_plex_url(url: &str, place: TokenPlace) -> Result<reqwest::Url, ConfigEr
         )));
     }
     let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
-        return Err(invalid_url(format!("{:?} has no host name", redact_url(url))));
+        return Err(invalid_url(format!(
+            "{:?} has no host name",
+            redact_url(url)
+        )));
     };
     let base = match parsed.port() {
         Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
@@ -324,8 +327,10 @@ pub fn read_file_settings(data_dir: &Path) -> Result<FileSettings, ConfigError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileSettings::default()),
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
-    let settings =
-        parse_file_settings(&text).map_err(|message| ConfigError::Parse { path: path.clone(), message })?;
+    let settings = parse_file_settings(&text).map_err(|message| ConfigError::Parse {
+        path: path.clone(),
+        message,
+    })?;
     if settings.plex_token.is_some() {
         keep_private(&path);
     }
@@ -346,8 +351,8 @@ fn keep_private(path: &Path) {
     }
     // SAFETY: geteuid has no preconditions and cannot fail.
     let ours = meta.uid() == unsafe { libc::geteuid() };
-    let tightened = ours
-        && std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).is_ok();
+    let tightened =
+        ours && std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).is_ok();
     if tightened {
         tracing::warn!(
             "{} holds the Plex token and was readable by others (mode {mode:o}); it is now 0600",
@@ -485,7 +490,9 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(normalize_plex_url(raw, place).unwrap(), want, "{raw}");
         }
-        let err = normalize_plex_url("http:// x", place).unwrap_err().to_string();
+        let err = normalize_plex_url("http:// x", place)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a web address"), "{err}");
         assert!(!err.contains("relative URL"), "{err}");
     }
@@ -519,9 +526,15 @@ mod tests {
     #[test]
     fn redacted_urls_hold_no_credentials() {
         let cases = [
-            (format!("http://u:{SECRET}@h:1/p?X-Plex-Token={SECRET}#f"), "http://h:1/p"),
+            (
+                format!("http://u:{SECRET}@h:1/p?X-Plex-Token={SECRET}#f"),
+                "http://h:1/p",
+            ),
             (format!("http://u:{SECRET}@h:1/"), "http://h:1"),
-            (format!("http://u:{SECRET}@h :1/?t={SECRET}"), "http://h :1/"),
+            (
+                format!("http://u:{SECRET}@h :1/?t={SECRET}"),
+                "http://h :1/",
+            ),
             (format!("nas?X-Plex-Token={SECRET}"), "nas"),
         ];
         for (url, want) in cases {
@@ -537,7 +550,9 @@ mod tests {
             plex_url: Some(bad.clone()),
             ..Default::default()
         };
-        let err = Settings::load(dir.path(), from_env).unwrap_err().to_string();
+        let err = Settings::load(dir.path(), from_env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("PLEX_TOKEN") && !err.contains(SECRET), "{err}");
         std::fs::write(
             dir.path().join(CONFIG_FILE),
@@ -547,7 +562,10 @@ mod tests {
         let err = Settings::load(dir.path(), Overrides::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("config.toml") && !err.contains(SECRET), "{err}");
+        assert!(
+            err.contains("config.toml") && !err.contains(SECRET),
+            "{err}"
+        );
     }
 
     #[test]
@@ -579,7 +597,12 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, [CONFIG_FILE]);
-        assert!(read_file_settings(dir.path()).unwrap().refresh_age_hours.is_some());
+        assert!(
+            read_file_settings(dir.path())
+                .unwrap()
+                .refresh_age_hours
+                .is_some()
+        );
     }
 
     #[cfg(unix)]

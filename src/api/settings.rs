@@ -96,7 +96,7 @@ pub async fn update(
         let before = state.settings();
         let candidate = apply(&before, change)?;
         let (server, sections) = check_against_plex(&candidate).await?;
-        if !confirmed {
+        if !confirmed && before.plex_url != candidate.plex_url {
             confirm_server_change(&state, &candidate, &server)?;
         }
         save(&candidate)?;
@@ -104,7 +104,11 @@ pub async fn update(
         (before, candidate, sections)
     };
     tracing::info!(
-        plex_url = saved.plex_url.as_deref().map(redact_url).unwrap_or_default(),
+        plex_url = saved
+            .plex_url
+            .as_deref()
+            .map(redact_url)
+            .unwrap_or_default(),
         "settings saved"
     );
     // Learn about the (possibly new) server now.
@@ -135,8 +139,8 @@ fn connection_changed(before: &Settings, after: &Settings) -> bool {
         || before.accept_invalid_certs != after.accept_invalid_certs
 }
 
-/// Refuses, until confirmed, settings whose server is not the one the cached
-/// library came from.
+/// Refuses, until confirmed, a new Plex URL whose server is not the one the
+/// cached library came from.
 fn confirm_server_change(
     state: &AppState,
     candidate: &Settings,
@@ -151,7 +155,11 @@ fn confirm_server_change(
         return Ok(());
     }
     let name = shown_name(&server.name);
-    let url = candidate.plex_url.as_deref().map(redact_url).unwrap_or_default();
+    let url = candidate
+        .plex_url
+        .as_deref()
+        .map(redact_url)
+        .unwrap_or_default();
     let old = cached
         .server_name
         .as_deref()
@@ -162,8 +170,8 @@ fn confirm_server_change(
          drops the {} cached tracks and syncs the new library",
         thousands(cached.track_count)
     );
-    let mut error = ApiError::new(StatusCode::CONFLICT, "server_change_confirm", detail)
-        .with_field("plex_url");
+    let mut error =
+        ApiError::new(StatusCode::CONFLICT, "server_change_confirm", detail).with_field("plex_url");
     error.server_change = Some(ServerChange {
         server_name: name,
         machine_identifier: shown_name(&server.machine_identifier),
@@ -368,4 +376,48 @@ fn save(settings: &Settings) -> Result<(), ApiError> {
     file.refresh_age_hours = Some(settings.refresh_age.as_secs_f64() / 3600.0);
     file.accept_invalid_certs = Some(settings.accept_invalid_certs);
     write_file_settings(&settings.data_dir, &file).map_err(store_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = crate::config::Overrides {
+            plex_url: Some("http://127.0.0.1:32400".into()),
+            plex_token: Some(Secret::new("t1")),
+            ..Default::default()
+        };
+        Settings::load(dir.path(), overrides).unwrap()
+    }
+
+    #[test]
+    fn a_new_token_url_or_sections_is_a_connection_change_a_refresh_age_is_not() {
+        let before = settings();
+        let mut after = before.clone();
+        after.refresh_age = Duration::from_secs(60);
+        assert!(!connection_changed(&before, &after));
+        after.plex_token = Some(Secret::new("t2"));
+        assert!(connection_changed(&before, &after));
+        let mut after = before.clone();
+        after.sections = vec!["1".into()];
+        assert!(connection_changed(&before, &after));
+        let mut after = before.clone();
+        after.plex_url = Some("http://127.0.0.1:32401".into());
+        assert!(connection_changed(&before, &after));
+    }
+
+    #[test]
+    fn counts_read_with_thousands_separators() {
+        assert_eq!(thousands(101_658), "101,658");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn a_server_name_is_shown_without_control_characters_and_bounded() {
+        assert_eq!(shown_name("Home\u{7}\nPlex "), "HomePlex");
+        assert_eq!(shown_name(&"x".repeat(500)).len(), MAX_SERVER_NAME);
+    }
 }

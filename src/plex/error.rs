@@ -257,8 +257,8 @@ mod tests {
     #[test]
     fn unreadable_answers_never_quote_the_body() {
         let body = br#"{"MediaContainer": "internal-secret-value-123"}"#;
-        let e = serde_json::from_slice::<std::collections::HashMap<String, Vec<u8>>>(body)
-            .unwrap_err();
+        let e =
+            serde_json::from_slice::<std::collections::HashMap<String, Vec<u8>>>(body).unwrap_err();
         let error = PlexError::unreadable("/", &e);
         for text in [error.user_message(), error.technical_detail()] {
             assert!(!text.contains("internal-secret"), "{text}");
@@ -291,6 +291,9 @@ mod tests {
             reason: "bad".into(),
         };
         let text = e.to_string();
-        assert!(!text.contains("pw-123") && !text.contains("tok-456"), "{text}");
+        assert!(
+            !text.contains("pw-123") && !text.contains("tok-456"),
+            "{text}"
+        );
     }
 }

@@ -40,9 +40,8 @@ async fn put_settings(app: &TestApp, body: &Value) -> (u16, Value) {
 async fn answering_server(status: StatusCode, body: &'static str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new().fallback(move || async move {
-        (status, [("content-type", "application/json")], body)
-    });
+    let app = axum::Router::new()
+        .fallback(move || async move { (status, [("content-type", "application/json")], body) });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -112,13 +111,24 @@ async fn credentials_in_the_plex_url_are_refused_by_the_dialog_and_never_shown()
         format!("http://me:{URL_SECRET}@127.0.0.1:{port}"),
     ] {
         let (code, body) = put_settings(&app, &json!({"plex_url": url, "plex_token": TOKEN})).await;
-        assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+        assert_eq!(
+            (code, body["field"].as_str()),
+            (400, Some("plex_url")),
+            "{body}"
+        );
         let detail = body["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains("token field"), "says where the token goes: {detail}");
+        assert!(
+            detail.contains("token field"),
+            "says where the token goes: {detail}"
+        );
         assert!(!body.to_string().contains(URL_SECRET), "{body}");
     }
     let (_, shown) = app.get_json("/api/settings").await;
-    assert_eq!(shown["plex_url"].as_str(), Some(plex.url().as_str()), "{shown}");
+    assert_eq!(
+        shown["plex_url"].as_str(),
+        Some(plex.url().as_str()),
+        "{shown}"
+    );
     assert!(!config_text(&app).contains(URL_SECRET));
     let (_, status) = app.get_json("/api/library/status").await;
     assert!(!status.to_string().contains(URL_SECRET), "{status}");
@@ -163,7 +173,10 @@ async fn credentials_in_the_plex_url_are_refused_from_environment_flags_and_file
     )
     .unwrap();
     let (ok, text) = run(None, &["status"]);
-    assert!(!ok && text.contains("plex_token in config.toml"), "file: {text}");
+    assert!(
+        !ok && text.contains("plex_token in config.toml"),
+        "file: {text}"
+    );
     assert!(!text.contains(URL_SECRET), "{text}");
 }
 
@@ -209,14 +222,21 @@ async fn the_settings_check_never_repeats_what_another_server_sent() {
     app.wait_idle().await;
     let other = answering_server(StatusCode::OK, "\"internal-secret-value-123\"").await;
     let (code, body) = put_settings(&app, &json!({"plex_url": other, "plex_token": TOKEN})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_url")),
+        "{body}"
+    );
     assert_eq!(
         body["detail"].as_str(),
         Some(format!("no Plex server answers at {other}; check the address").as_str()),
         "{body}"
     );
     let text = body.to_string();
-    assert!(!text.contains("internal-secret") && !text.contains("bytes"), "{text}");
+    assert!(
+        !text.contains("internal-secret") && !text.contains("bytes"),
+        "{text}"
+    );
     let (_, shown) = app.get_json("/api/settings").await;
     assert_eq!(shown["plex_url"].as_str(), Some(plex.url().as_str()));
     app.stop().await;
@@ -229,10 +249,20 @@ async fn a_server_answering_404_at_the_root_is_no_plex_server_on_the_url_field()
     app.wait_idle().await;
     let router = answering_server(StatusCode::NOT_FOUND, "{}").await;
     let (code, body) = put_settings(&app, &json!({"plex_url": router, "plex_token": TOKEN})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_url")),
+        "{body}"
+    );
     let detail = body["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains(&format!("no Plex server answers at {router}")), "{detail}");
-    assert!(body["cause"].as_str().is_some_and(|c| c.contains("404")), "{body}");
+    assert!(
+        detail.contains(&format!("no Plex server answers at {router}")),
+        "{detail}"
+    );
+    assert!(
+        body["cause"].as_str().is_some_and(|c| c.contains("404")),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -243,16 +273,25 @@ async fn a_refused_connection_is_a_sentence_with_the_cause_apart() {
     app.wait_idle().await;
     let closed = closed_port_url().await;
     let (code, body) = put_settings(&app, &json!({"plex_url": closed, "plex_token": TOKEN})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_url")),
+        "{body}"
+    );
     let detail = body["detail"].as_str().unwrap_or_default();
     assert!(
-        detail.starts_with(&format!("Plex is unreachable at {closed}: the connection was refused")),
+        detail.starts_with(&format!(
+            "Plex is unreachable at {closed}: the connection was refused"
+        )),
         "{detail}"
     );
     for technical in ["os error", "tcp connect", "error sending request"] {
         assert!(!detail.contains(technical), "{detail}");
     }
-    assert!(body["cause"].as_str().is_some_and(|c| !c.is_empty()), "{body}");
+    assert!(
+        body["cause"].as_str().is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
 
     // The status a person reads after the probe and a failed sync, too.
     plex.set_online(false);
@@ -262,8 +301,14 @@ async fn a_refused_connection_is_a_sentence_with_the_cause_apart() {
     let status = app.wait_idle().await;
     for field in ["plex_error", "error"] {
         let text = status[field].as_str().unwrap_or_default();
-        assert!(text.contains("the connection was refused"), "{field}: {status}");
-        assert!(!text.contains("os error") && !text.contains("tcp connect"), "{status}");
+        assert!(
+            text.contains("the connection was refused"),
+            "{field}: {status}"
+        );
+        assert!(
+            !text.contains("os error") && !text.contains("tcp connect"),
+            "{status}"
+        );
     }
     let (_, history) = app.get_json("/api/library/sync/history").await;
     assert!(!history.to_string().contains("os error"), "{history}");
@@ -279,12 +324,22 @@ async fn a_silent_server_gets_one_short_try() {
     let (silent, connections, _held) = silent_server().await;
     let started = std::time::Instant::now();
     let (code, body) = put_settings(&app, &json!({"plex_url": silent, "plex_token": TOKEN})).await;
-    assert_eq!((code, body["field"].as_str()), (400, Some("plex_url")), "{body}");
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (400, Some("plex_url")),
+        "{body}"
+    );
     assert_eq!(connections.load(Ordering::SeqCst), 1, "one try, no retries");
     // Bounded by the check's own timeout, not the sync's 30 s per try.
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
     assert!(
-        body["detail"].as_str().is_some_and(|d| d.contains("did not answer")),
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did not answer")),
         "{body}"
     );
     app.stop().await;
@@ -320,7 +375,10 @@ async fn a_dropped_settings_request_stops_its_check() {
         }
     })
     .await;
-    assert!(closed.is_ok(), "the check went on after its request was dropped");
+    assert!(
+        closed.is_ok(),
+        "the check went on after its request was dropped"
+    );
     // And the next change is not kept waiting.
     let (code, body) = put_settings(&app, &json!({"refresh_age_hours": 5})).await;
     assert_eq!(code, 200, "{body}");
@@ -352,9 +410,16 @@ async fn a_different_server_needs_confirmation_before_the_library_is_dropped() {
     );
     let proposal = &body["server_change"];
     assert_eq!(proposal["server_name"], "Other Plex", "{body}");
-    assert_eq!(proposal["cached_track_count"].as_i64(), Some(cached), "{body}");
+    assert_eq!(
+        proposal["cached_track_count"].as_i64(),
+        Some(cached),
+        "{body}"
+    );
     let detail = body["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains("Other Plex") && detail.contains(&cached.to_string()), "{detail}");
+    assert!(
+        detail.contains("Other Plex") && detail.contains(&cached.to_string()),
+        "{detail}"
+    );
     // Nothing changed: same server, same library.
     let (_, shown) = app.get_json("/api/settings").await;
     assert_eq!(shown["plex_url"].as_str(), Some(plex.url().as_str()));
@@ -372,7 +437,9 @@ async fn a_different_server_needs_confirmation_before_the_library_is_dropped() {
     for _ in 0..200 {
         let (_, status) = app.get_json("/api/library/status").await;
         server = status["server"]["name"].clone();
-        if server == "Other Plex" && status["is_syncing"] == false && status["synced_at"].is_string()
+        if server == "Other Plex"
+            && status["is_syncing"] == false
+            && status["synced_at"].is_string()
         {
             break;
         }
@@ -406,7 +473,12 @@ async fn concurrent_settings_changes_never_fail_and_the_file_matches() {
         .map(Result::unwrap)
         .collect();
     let failed = codes.iter().filter(|c| **c != 200).count();
-    assert_eq!(failed, 0, "{:?}", codes.iter().filter(|c| **c != 200).collect::<Vec<_>>());
+    assert_eq!(
+        failed,
+        0,
+        "{:?}",
+        codes.iter().filter(|c| **c != 200).collect::<Vec<_>>()
+    );
     let (_, shown) = app.get_json("/api/settings").await;
     let file: toml::Table = toml::from_str(&config_text(&app)).unwrap();
     assert_eq!(
@@ -446,7 +518,10 @@ async fn saving_after_a_failed_sync_syncs_again() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(status["error"].is_null(), "the save retried the sync: {status}");
+    assert!(
+        status["error"].is_null(),
+        "the save retried the sync: {status}"
+    );
     app.stop().await;
 }
 
@@ -470,6 +545,9 @@ async fn changing_the_sections_syncs() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(after > before, "a sync followed the change ({before} -> {after})");
+    assert!(
+        after > before,
+        "a sync followed the change ({before} -> {after})"
+    );
     app.stop().await;
 }
