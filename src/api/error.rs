@@ -22,8 +22,8 @@ pub struct ApiError {
     pub field: Option<&'static str>,
     /// The technical cause behind `detail`, for a "Why?" popover.
     pub cause: Option<String>,
-    /// Set on `server_change_confirm` answers.
-    pub server_change: Option<ServerChange>,
+    /// Set on `server_change_confirm` answers (boxed: errors stay small).
+    pub server_change: Option<Box<ServerChange>>,
 }
 
 /// The settings name a different Plex server than the cached library's:
@@ -95,7 +95,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             field: self.field.map(str::to_owned),
             cause: self.cause,
-            server_change: self.server_change,
+            server_change: self.server_change.map(|change| *change),
         };
         (self.status, Json(body)).into_response()
     }

@@ -172,12 +172,12 @@ fn confirm_server_change(
     );
     let mut error =
         ApiError::new(StatusCode::CONFLICT, "server_change_confirm", detail).with_field("plex_url");
-    error.server_change = Some(ServerChange {
+    error.server_change = Some(Box::new(ServerChange {
         server_name: name,
         machine_identifier: shown_name(&server.machine_identifier),
         cached_server_name: cached.server_name.as_deref().map(shown_name),
         cached_track_count: cached.track_count,
-    });
+    }));
     Err(error)
 }
 
@@ -197,7 +197,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
