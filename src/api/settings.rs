@@ -89,7 +89,7 @@ pub async fn update(
     JsonBody(change): JsonBody<SettingsChange>,
 ) -> Result<Json<SettingsView>, ApiError> {
     let confirmed = change.confirm_server_change == Some(true);
-    let (before, saved, sections) = {
+    let (saved, sections) = {
         // Held across the check, the write and the swap. A dropped request
         // drops this future: the check stops and the lock is released.
         let _one_at_a_time = state.settings_write.lock().await;
@@ -101,7 +101,9 @@ pub async fn update(
         }
         save(&candidate)?;
         *write_lock(&state.settings) = candidate.clone();
-        (before, candidate, sections)
+        // Before any await: a request dropped from here on still syncs.
+        sync_after_change(&state, &before, &candidate);
+        (candidate, sections)
     };
     tracing::info!(
         plex_url = saved
@@ -113,7 +115,6 @@ pub async fn update(
     );
     // Learn about the (possibly new) server now.
     probe(&state).await;
-    sync_after_change(&state, &before, &saved);
     Ok(Json(view(&saved, &sections)))
 }
 
