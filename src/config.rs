@@ -125,9 +125,16 @@ impl Settings {
     /// (environment and flags, already merged by the caller).
     pub fn load(data_dir: &Path, overrides: Overrides) -> Result<Self, ConfigError> {
         let file = read_file_settings(data_dir)?;
+        // Validated where it came from, so the message can say where the
+        // token belongs instead.
+        let plex_url = match (overrides.plex_url, file.plex_url) {
+            (Some(url), _) => Some(normalize_plex_url(&url, TokenPlace::Environment)?),
+            (None, Some(url)) => Some(normalize_plex_url(&url, TokenPlace::ConfigFile)?),
+            (None, None) => None,
+        };
         let settings = Settings {
             data_dir: data_dir.to_path_buf(),
-            plex_url: overrides.plex_url.or(file.plex_url),
+            plex_url,
             plex_token: overrides.plex_token.or(file.plex_token),
             sections: overrides.sections.or(file.sections).unwrap_or_default(),
             refresh_age: hours(
@@ -146,9 +153,6 @@ impl Settings {
             page_size: overrides.page_size.unwrap_or(1000).clamp(1, 10_000),
             password: overrides.password.filter(|p| !p.is_empty()),
         };
-        if let Some(url) = &settings.plex_url {
-            validate_plex_url(url)?;
-        }
         Ok(settings)
     }
 
@@ -187,24 +191,132 @@ fn seconds(value: f64) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs_f64(value))
 }
 
-/// Accepts only `http` and `https` URLs with a host.
+/// Where a Plex token is set, named in the message that refuses a token
+/// inside the Plex URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPlace {
+    /// `PLEX_URL` or `--plex-url`.
+    Environment,
+    /// `plex_url` in `config.toml`.
+    ConfigFile,
+    /// The settings dialog (or `PUT /api/settings`).
+    Dialog,
+}
+
+impl TokenPlace {
+    fn hint(self) -> &'static str {
+        match self {
+            TokenPlace::Environment => "PLEX_TOKEN (or --plex-token)",
+            TokenPlace::ConfigFile => "plex_token in config.toml",
+            TokenPlace::Dialog => "the Plex token field",
+        }
+    }
+}
+
+/// The one place a Plex URL from anywhere is checked and normalized: a
+/// missing scheme becomes `http://`, a trailing `/` goes, and credentials
+/// (user name, password, `X-Plex-Token`) are refused with a message that
+/// says where the token belongs and never repeats it.
+pub fn normalize_plex_url(raw: &str, place: TokenPlace) -> Result<String, ConfigError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(invalid_url(
+            "a Plex URL is needed, like http://192.168.1.10:32400".into(),
+        ));
+    }
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("http://{trimmed}")
+    };
+    let parsed = check_plex_url(&with_scheme, place)?;
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Accepts only `http` and `https` URLs with a host and no credentials.
 pub fn validate_plex_url(url: &str) -> Result<(), ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
+    check_plex_url(url, TokenPlace::Dialog).map(drop)
+}
+
+fn invalid_url(message: String) -> ConfigError {
+    ConfigError::Invalid {
         name: "plex_url",
         message,
-    };
-    let parsed =
-        reqwest::Url::parse(url).map_err(|e| invalid(format!("{url:?} is not a URL ({e})")))?;
+    }
+}
+
+fn check_plex_url(url: &str, place: TokenPlace) -> Result<reqwest::Url, ConfigError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| {
+        invalid_url(format!(
+            "{:?} is not a web address; a Plex URL looks like http://192.168.1.10:32400",
+            redact_url(url)
+        ))
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "scheme {:?} is not http or https",
+        return Err(invalid_url(format!(
+            "a Plex URL starts with http:// or https://, not {}://",
             parsed.scheme()
         )));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(format!("{url:?} has no host")));
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        return Err(invalid_url(format!(
+            "{:?} has no host name",
+            redact_url(url)
+        )));
+    };
+    let base = match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+        None => format!("{}://{host}", parsed.scheme()),
+    };
+    let holds_token = parsed
+        .query_pairs()
+        .any(|(key, _)| key.eq_ignore_ascii_case("X-Plex-Token"));
+    let what = if holds_token {
+        Some("a Plex token (X-Plex-Token)")
+    } else if !parsed.username().is_empty() || parsed.password().is_some() {
+        Some("a user name or password")
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        return Err(invalid_url(format!(
+            "the Plex URL must not hold {what}: enter the server address alone, like {base}, \
+             and the token in {}",
+            place.hint()
+        )));
     }
-    Ok(())
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid_url(format!(
+            "a Plex URL has no ?query or #fragment: enter the server address alone, like {base}"
+        )));
+    }
+    Ok(parsed)
+}
+
+/// A URL safe to show, log or store: no user name, password, query or
+/// fragment (where tokens hide). Text that is not a URL is cut the same way.
+pub fn redact_url(url: &str) -> String {
+    if let Ok(mut parsed) = reqwest::Url::parse(url) {
+        if parsed.cannot_be_a_base() {
+            return parsed.scheme().to_owned() + ":[redacted]";
+        }
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        parsed.set_query(None);
+        parsed.set_fragment(None);
+        return parsed.as_str().trim_end_matches('/').to_owned();
+    }
+    let cut = url.find(['?', '#']).map_or(url, |end| &url[..end]);
+    let (scheme, rest) = match cut.find("://") {
+        Some(i) => cut.split_at(i + 3),
+        None => ("", cut),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    format!("{scheme}{rest}")
 }
 
 /// Reads the config file; a missing file is an empty one.
@@ -215,8 +327,47 @@ pub fn read_file_settings(data_dir: &Path) -> Result<FileSettings, ConfigError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileSettings::default()),
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
-    parse_file_settings(&text).map_err(|message| ConfigError::Parse { path, message })
+    let settings = parse_file_settings(&text).map_err(|message| ConfigError::Parse {
+        path: path.clone(),
+        message,
+    })?;
+    if settings.plex_token.is_some() {
+        keep_private(&path);
+    }
+    Ok(settings)
 }
+
+/// A config file holding the token that others may read: warn, and make it
+/// private when it is ours (someone else's file is theirs to fix).
+#[cfg(unix)]
+fn keep_private(path: &Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let ours = meta.uid() == unsafe { libc::geteuid() };
+    let tightened =
+        ours && std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).is_ok();
+    if tightened {
+        tracing::warn!(
+            "{} holds the Plex token and was readable by others (mode {mode:o}); it is now 0600",
+            path.display()
+        );
+    } else {
+        tracing::warn!(
+            "{} holds the Plex token and is readable by others (mode {mode:o}); make it private: chmod 600",
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_private(_path: &Path) {}
 
 /// Parses config file text. The message never quotes the file's content, so a
 /// token can never leak through a parse error.
@@ -242,31 +393,27 @@ pub fn write_file_settings(data_dir: &Path, settings: &FileSettings) -> Result<(
         path: path.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    let tmp = data_dir.join(format!(".{CONFIG_FILE}.tmp"));
-    write_private(&tmp, text.as_bytes()).map_err(write_err)?;
-    std::fs::rename(&tmp, &path).map_err(write_err)?;
+    // A temporary file of its own per write (created 0600, removed on any
+    // failure), so concurrent writers never rename each other's half-files.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{CONFIG_FILE}."))
+        .suffix(".tmp")
+        .tempfile_in(data_dir)
+        .map_err(write_err)?;
+    write_private(tmp.as_file_mut(), text.as_bytes()).map_err(write_err)?;
+    tmp.persist(&path).map_err(|e| write_err(e.error))?;
     Ok(())
 }
 
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_private(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    // The mode above only applies to new files; enforce it on old ones too.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     file.write_all(bytes)?;
     file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 #[cfg(test)]
@@ -327,6 +474,152 @@ mod tests {
         let err = parse_file_settings("plex_token = \"sekrit\"\nbogus = 1").unwrap_err();
         assert!(!err.contains("sekrit"), "{err}");
         assert!(parse_file_settings("refresh_age_hours = \"x\"").is_err());
+    }
+
+    const SECRET: &str = "s3cr3t-t0ken-9q";
+
+    #[test]
+    fn a_url_gets_a_scheme_and_loses_its_trailing_slash() {
+        let place = TokenPlace::Dialog;
+        let cases = [
+            ("127.0.0.1:32400", "http://127.0.0.1:32400"),
+            ("  nas.local:32400/ ", "http://nas.local:32400"),
+            ("https://Plex.Example:443/", "https://plex.example"),
+            ("http://host/plex/", "http://host/plex"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize_plex_url(raw, place).unwrap(), want, "{raw}");
+        }
+        let err = normalize_plex_url("http:// x", place)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a web address"), "{err}");
+        assert!(!err.contains("relative URL"), "{err}");
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_without_repeating_them() {
+        let urls = [
+            format!("http://10.0.0.2:32400/?X-Plex-Token={SECRET}"),
+            format!("http://10.0.0.2:32400/library/sections/1/all?x-plex-token={SECRET}&a=1"),
+            format!("http://user:{SECRET}@10.0.0.2:32400"),
+            format!("http://{SECRET}@10.0.0.2:32400"),
+            format!("10.0.0.2:32400/?X-Plex-Token={SECRET}"),
+        ];
+        let places = [
+            (TokenPlace::Environment, "PLEX_TOKEN"),
+            (TokenPlace::ConfigFile, "plex_token in config.toml"),
+            (TokenPlace::Dialog, "token field"),
+        ];
+        for url in &urls {
+            for (place, hint) in places {
+                let err = normalize_plex_url(url, place).unwrap_err().to_string();
+                assert!(!err.contains(SECRET), "{err}");
+                assert!(err.contains(hint), "{err}");
+                assert!(err.contains("http://10.0.0.2:32400"), "{err}");
+            }
+        }
+        let err = normalize_plex_url("http://h/?a=b", TokenPlace::Dialog).unwrap_err();
+        assert!(err.to_string().contains("address alone"), "{err}");
+    }
+
+    #[test]
+    fn redacted_urls_hold_no_credentials() {
+        let cases = [
+            (
+                format!("http://u:{SECRET}@h:1/p?X-Plex-Token={SECRET}#f"),
+                "http://h:1/p",
+            ),
+            (format!("http://u:{SECRET}@h:1/"), "http://h:1"),
+            (
+                format!("http://u:{SECRET}@h :1/?t={SECRET}"),
+                "http://h :1/",
+            ),
+            (format!("nas?X-Plex-Token={SECRET}"), "nas"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_url(&url), want);
+        }
+    }
+
+    #[test]
+    fn a_token_in_the_url_fails_loading_from_environment_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = format!("http://127.0.0.1:32400/?X-Plex-Token={SECRET}");
+        let from_env = Overrides {
+            plex_url: Some(bad.clone()),
+            ..Default::default()
+        };
+        let err = Settings::load(dir.path(), from_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PLEX_TOKEN") && !err.contains(SECRET), "{err}");
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            format!("plex_url = {bad:?}\n"),
+        )
+        .unwrap();
+        let err = Settings::load(dir.path(), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config.toml") && !err.contains(SECRET),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn concurrent_writes_all_succeed_and_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..16)
+                .map(|i| {
+                    let dir = dir.path();
+                    scope.spawn(move || {
+                        (0..20)
+                            .map(|j| {
+                                let file = FileSettings {
+                                    refresh_age_hours: Some(f64::from(i * 100 + j + 1)),
+                                    ..Default::default()
+                                };
+                                write_file_settings(dir, &file).map_err(|e| e.to_string())
+                            })
+                            .collect::<Result<Vec<()>, String>>()
+                    })
+                })
+                .collect();
+            for writer in writers {
+                writer.join().unwrap().unwrap();
+            }
+        });
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [CONFIG_FILE]);
+        assert!(
+            read_file_settings(dir.path())
+                .unwrap()
+                .refresh_age_hours
+                .is_some()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_readable_config_file_holding_the_token_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        std::fs::write(&path, "refresh_age_hours = 3.0\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Settings::load(dir.path(), Overrides::default()).unwrap();
+        assert_eq!(mode(&path), 0o644, "no token, nothing to hide");
+        std::fs::write(&path, format!("plex_token = {SECRET:?}\n")).unwrap();
+        let s = Settings::load(dir.path(), Overrides::default()).unwrap();
+        assert_eq!(s.plex_token.as_ref().map(Secret::expose), Some(SECRET));
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

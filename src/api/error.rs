@@ -1,6 +1,7 @@
 //! The one error type of the HTTP API: every failure becomes
-//! `{"error": "<code>", "detail": "<sentence>"}` with a fitting status.
-//! Client mistakes are 4xx, never 500.
+//! `{"error": "<code>", "detail": "<sentence>"}` with a fitting status, and
+//! optionally the technical `cause` behind the sentence. Client mistakes are
+//! 4xx, never 500.
 
 use axum::Json;
 use axum::extract::FromRequest;
@@ -19,6 +20,23 @@ pub struct ApiError {
     pub error: &'static str,
     pub detail: String,
     pub field: Option<&'static str>,
+    /// The technical cause behind `detail`, for a "Why?" popover.
+    pub cause: Option<String>,
+    /// Set on `server_change_confirm` answers (boxed: errors stay small).
+    pub server_change: Option<Box<ServerChange>>,
+}
+
+/// The settings name a different Plex server than the cached library's:
+/// saving them drops that library, so the client must confirm.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ServerChange {
+    /// Name of the newly configured server, as it calls itself.
+    pub server_name: String,
+    pub machine_identifier: String,
+    /// Name of the server the cache was synced from.
+    pub cached_server_name: Option<String>,
+    /// Tracks that saving would drop.
+    pub cached_track_count: i64,
 }
 
 /// The JSON body of every error answer.
@@ -31,6 +49,12 @@ pub struct ErrorBody {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The technical cause behind `detail` (never what another server sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// With `server_change_confirm`: the server saving would switch to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_change: Option<ServerChange>,
 }
 
 impl ApiError {
@@ -40,6 +64,8 @@ impl ApiError {
             error,
             detail: detail.into(),
             field: None,
+            cause: None,
+            server_change: None,
         }
     }
 
@@ -49,6 +75,11 @@ impl ApiError {
 
     pub fn with_field(mut self, field: &'static str) -> Self {
         self.field = Some(field);
+        self
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
         self
     }
 
@@ -63,6 +94,8 @@ impl IntoResponse for ApiError {
             error: self.error.to_owned(),
             detail: self.detail,
             field: self.field.map(str::to_owned),
+            cause: self.cause,
+            server_change: self.server_change.map(|change| *change),
         };
         (self.status, Json(body)).into_response()
     }
@@ -107,7 +140,7 @@ impl From<PlexError> for ApiError {
             PlexError::Unreachable { .. } | PlexError::Timeout { .. } => "plex_unreachable",
             _ => e.kind(),
         };
-        ApiError::new(status, code, error_message(&e))
+        ApiError::new(status, code, e.user_message()).with_cause(e.technical_detail())
     }
 }
 

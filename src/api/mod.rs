@@ -51,6 +51,8 @@ pub struct AppState {
     /// Bound to a loopback address only: then requests must name the host by
     /// IP or as `localhost` (DNS-rebinding defence).
     pub loopback_only: Arc<AtomicBool>,
+    /// Held by a settings change from its check to the swap.
+    pub settings_write: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             loopback_only: Arc::new(AtomicBool::new(true)),
+            settings_write: Arc::default(),
         })
     }
 

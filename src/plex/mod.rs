@@ -536,10 +536,7 @@ impl PlexClient {
         }
         let body = self.read_body(path, response).await?;
         let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse {
-                path: path.into(),
-                detail: format!("{e} ({} bytes)", body.len()),
-            })?;
+            serde_json::from_slice(&body).map_err(|e| PlexError::unreadable(path, &e))?;
         Ok(envelope.container)
     }
 

@@ -61,6 +61,20 @@ impl SyncError {
             SyncError::Unstable(_) => "unstable",
         }
     }
+
+    /// A sentence about the person's situation (status, history, toasts).
+    pub fn user_message(&self) -> String {
+        error_message(self)
+    }
+
+    /// The technical cause, for logs and a "Why?" popover.
+    pub fn technical_detail(&self) -> String {
+        match self {
+            SyncError::Plex(e) => e.technical_detail(),
+            SyncError::Store(e) => error_message(e),
+            e => e.to_string(),
+        }
+    }
 }
 
 /// What a successful sync did.
@@ -198,8 +212,12 @@ impl SyncEngine {
                 }
             }
             Err(error) => {
-                let message = error_message(error);
-                tracing::error!(kind = error.kind(), "sync failed: {message}");
+                let message = error.user_message();
+                tracing::error!(
+                    kind = error.kind(),
+                    detail = %error.technical_detail(),
+                    "sync failed: {message}"
+                );
                 if let Err(e) = self.store.record_error(error.kind(), &message) {
                     tracing::error!("cannot record the sync error: {}", error_message(&e));
                 }

@@ -8,3 +8,4 @@ mod helpers;
 mod library;
 mod plex_robustness;
 mod query;
+mod settings;
