@@ -97,7 +97,7 @@ impl TracksArgs {
                 MAX_LIMIT * 100
             );
         }
-        let (store, _) = Store::open(&settings.database_path())?;
+        let store = Store::open_read_only(&settings.database_path())?;
         if self.count {
             println!("{}", store.count(&filter)?);
             return Ok(ExitCode::SUCCESS);

@@ -3,6 +3,9 @@
 
 mod api;
 mod cli;
+mod contract;
+mod damage;
 mod faults;
 mod helpers;
 mod library;
+mod processes;
