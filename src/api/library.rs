@@ -14,7 +14,7 @@ use crate::store::filter::{FilterBody, MAX_LIMIT, MAX_SAMPLE, parse_count};
 use crate::store::query::rfc3339;
 use crate::store::state::now_unix;
 use crate::store::{Filter, HistoryEntry, Sort, Stats, TrackPage, TrackRow};
-use crate::sync::ProgressReport;
+use crate::sync::{ProgressReport, SyncError};
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -53,8 +53,9 @@ pub struct LibraryStatus {
     /// The last sync's error, when it failed.
     pub error: Option<String>,
     pub error_kind: Option<String>,
-    /// From the periodic probe; null before the first one.
-    pub plex_connected: Option<bool>,
+    /// From the periodic probe (the first runs before serving); false
+    /// until Plex answered, and when Plex is not configured.
+    pub plex_connected: bool,
     pub plex_error: Option<String>,
     /// The configured server is not the one the cache came from.
     pub server_changed: bool,
@@ -66,36 +67,39 @@ pub struct LibraryStatus {
 }
 
 /// The cache's state, the running sync's progress and Plex's reachability.
-/// Never waits on Plex or the disk.
+/// Never waits on Plex. The sync state is read afresh (one small row), so
+/// status shows the library queries are answered from, whoever committed it
+/// (another process's sync included).
 #[utoipa::path(get, path = "/api/library/status", tag = "library",
     responses((status = 200, description = "Current status", body = LibraryStatus)))]
 pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
     let settings = state.settings();
-    let sync_state = state.sync_state();
+    // Progress first: a sync ending between the two reads then shows as
+    // still running rather than as done with the old state.
+    let progress = state.engine.progress().clone();
+    let is_syncing = progress.is_running();
+    let sync_progress = progress.report();
+    let blocking = progress.is_blocking();
+    let sync_state = fresh_state(&state).await;
     let probe = state.probe();
-    let progress = state.engine.progress();
     let age_s = sync_state.synced_at.map(|t| (now_unix() - t).max(0));
     let probe_changed = probe
         .server
         .as_ref()
         .zip(sync_state.machine_identifier.as_ref())
         .is_some_and(|(server, cached)| &server.machine_identifier != cached);
-    let server_changed = progress.server_changed() || probe_changed;
-    let failed = sync_state.last_error.is_some() && !progress.is_running();
+    let server_changed = (is_syncing && progress.server_changed()) || probe_changed;
+    let failed = sync_state.last_error.is_some() && !is_syncing;
     Json(LibraryStatus {
-        track_count: if server_changed {
-            0
-        } else {
-            sync_state.track_count
-        },
+        track_count: sync_state.track_count,
         synced_at: sync_state.synced_at.and_then(rfc3339),
         age_s,
-        is_syncing: progress.is_running(),
-        blocking: progress.is_blocking(),
-        sync_progress: progress.report(),
+        is_syncing,
+        blocking,
+        sync_progress,
         error: sync_state.last_error.clone().filter(|_| failed),
         error_kind: sync_state.last_error_kind.clone().filter(|_| failed),
-        plex_connected: probe.connected,
+        plex_connected: probe.connected.unwrap_or(false),
         plex_error: probe.error.clone(),
         server_changed,
         stale: age_s.is_none_or(|a| a as f64 >= settings.refresh_age.as_secs_f64()),
@@ -107,6 +111,18 @@ pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
             sync_state.server_name,
         ),
     })
+}
+
+/// The sync state as the file has it now; the last known one if it cannot
+/// be read (a damaged file is then checked in the background).
+async fn fresh_state(state: &AppState) -> crate::store::SyncState {
+    match state.blocking(|store| store.sync_state()).await {
+        Ok(fresh) => {
+            *super::write_lock(&state.state) = fresh.clone();
+            fresh
+        }
+        Err(_) => state.sync_state(),
+    }
 }
 
 /// The cache's server, except during a server change: then the new one.
@@ -132,29 +148,45 @@ fn shown_server(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SyncStarted {
+    /// Whether a sync started; false when one cannot run now (see `reason`).
     pub started: bool,
     /// Nothing to show until it ends (first sync or new server).
     pub blocking: bool,
+    /// Why no sync started: `not_configured`, `read_only`, `disk_full`, ….
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why no sync started, for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
-/// Starts a background sync.
+/// Starts a background sync (200, as the seed's contract says). When no
+/// sync can run (Plex not configured, the cache cannot be written) the
+/// answer is 200 with `started: false` and the reason; 409 when one runs.
 #[utoipa::path(post, path = "/api/library/sync", tag = "library",
     responses(
-        (status = 202, description = "Sync started", body = SyncStarted),
+        (status = 200, description = "Sync started, or why it could not", body = SyncStarted),
         (status = 409, description = "A sync is already running", body = ErrorBody),
-        (status = 503, description = "Plex is not configured", body = ErrorBody),
     ))]
 pub async fn start_sync(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<SyncStarted>), ApiError> {
-    let blocking = spawn_sync(&state)?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(SyncStarted {
+    let answer = match spawn_sync(&state) {
+        Ok(blocking) => SyncStarted {
             started: true,
             blocking,
-        }),
-    ))
+            reason: None,
+            detail: None,
+        },
+        Err(SyncError::AlreadyRunning) => return Err(SyncError::AlreadyRunning.into()),
+        Err(e) => SyncStarted {
+            started: false,
+            blocking: false,
+            reason: Some(e.kind().to_owned()),
+            detail: Some(crate::sync::error_message(&e)),
+        },
+    };
+    Ok((StatusCode::OK, Json(answer)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,12 +1,15 @@
 //! What the server does on its own: a cheap periodic probe of Plex (so no
-//! request ever waits on Plex to learn whether it is up), background syncs
-//! when the cache is stale or the server changed, and starting syncs on
+//! request ever waits on Plex to learn whether it is up; the first one runs
+//! before serving, briefly), background syncs when the cache is stale or the
+//! server changed, checking the file at start and after a read saw damage
+//! (a damaged file is rebuilt and synced at once), and starting syncs on
 //! request.
 
 use std::time::Duration;
 
 use super::{AppState, write_lock};
 use crate::plex::{Section, ServerInfo};
+use crate::store::StoreError;
 use crate::store::state::now_unix;
 use crate::sync::{SyncError, client_for, error_message};
 
@@ -16,6 +19,9 @@ pub const PROBE_INTERVAL: Duration = Duration::from_secs(15);
 const STALE_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// After a failed sync, automatic retries wait at least this long.
 const RETRY_AFTER_FAILURE_S: i64 = 300;
+/// How long serving waits for the first probe, so the first answers know
+/// whether Plex is up and which server it is (after that: false until known).
+const FIRST_PROBE_WAIT: Duration = Duration::from_millis(1500);
 
 /// The last probe's findings.
 #[derive(Debug, Clone, Default)]
@@ -28,18 +34,28 @@ pub struct PlexProbe {
     pub sections: Vec<Section>,
 }
 
-/// Starts the probe and the staleness timer, and loads the filter columns.
-pub fn start_background(state: &AppState) {
+/// Probes Plex once (briefly), then starts the periodic probe, the
+/// staleness timer and the start-up integrity check, and loads the filter
+/// columns.
+pub async fn start_background(state: &AppState) {
+    let probed = tokio::time::timeout(FIRST_PROBE_WAIT, probe(state))
+        .await
+        .is_ok();
     warm_store(state);
+    check_file(state);
     let probe_state = state.clone();
     state.tasks.spawn(async move {
         let interval = probe_interval();
+        let mut wait_first = probed;
         loop {
-            probe(&probe_state).await;
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {},
-                () = probe_state.shutdown.cancelled() => return,
+            if wait_first {
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {},
+                    () = probe_state.shutdown.cancelled() => return,
+                }
             }
+            wait_first = true;
+            probe(&probe_state).await;
         }
     });
     let stale_state = state.clone();
@@ -95,10 +111,28 @@ pub async fn probe(state: &AppState) {
         .as_ref()
         .zip(state.sync_state().machine_identifier)
         .is_some_and(|(server, cached)| server.machine_identifier != cached);
+    if changed && let Some(server) = &found.server {
+        switch_server(state, server).await;
+    }
     *write_lock(&state.probe) = found;
-    if changed && !state.engine.progress().is_running() {
-        tracing::warn!("the configured Plex server is a different one; syncing its library");
-        let _ = spawn_sync(state);
+}
+
+/// The configured server is not the one the cache came from: drops the old
+/// library before anyone learns of the new server (so status and queries
+/// agree from then on) and syncs the new one.
+async fn switch_server(state: &AppState, server: &ServerInfo) {
+    let Ok(ticket) = state.engine.try_start() else {
+        // A running sync switches itself; a refused one says why in status.
+        return;
+    };
+    tracing::warn!("the configured Plex server is a different one; syncing its library");
+    let engine = state.engine.clone();
+    let server = server.clone();
+    let forgotten =
+        tokio::task::spawn_blocking(move || engine.switch_server(&server).map(|()| ticket)).await;
+    state.refresh_state();
+    if let Ok(Ok(ticket)) = forgotten {
+        run_sync(state, ticket);
     }
 }
 
@@ -130,13 +164,46 @@ pub fn refresh_if_stale(state: &AppState) {
 pub fn spawn_sync(state: &AppState) -> Result<bool, SyncError> {
     let ticket = state.engine.try_start()?;
     let blocking = state.engine.progress().is_blocking();
+    run_sync(state, ticket);
+    Ok(blocking)
+}
+
+fn run_sync(state: &AppState, ticket: crate::sync::SyncTicket) {
     let task_state = state.clone();
     let cancel = state.shutdown.child_token();
     state.tasks.spawn(async move {
         let _ = task_state.engine.run(ticket, cancel).await;
         task_state.refresh_state();
     });
-    Ok(blocking)
+}
+
+/// A read failed in a way that may mean a damaged file: check it (in the
+/// background) and rebuild it when it is damaged.
+pub fn on_store_error(state: &AppState, error: &StoreError) {
+    if error.may_be_damage() && !state.engine.progress().is_running() {
+        check_file(state);
+    }
+}
+
+/// Checks the file in the background; a damaged one is moved aside, the
+/// status says so, and a sync rebuilds the library at once.
+fn check_file(state: &AppState) {
+    let task_state = state.clone();
+    state.tasks.spawn(async move {
+        let store = task_state.store().clone();
+        let checked = tokio::task::spawn_blocking(move || store.rebuild_if_damaged()).await;
+        match checked {
+            Ok(Ok(Some(_notice))) => {
+                task_state.refresh_state();
+                if let Err(e) = spawn_sync(&task_state) {
+                    tracing::warn!("cannot sync the rebuilt cache now: {}", error_message(&e));
+                }
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!("cannot check the cache file: {}", error_message(&e)),
+            Err(_) => tracing::warn!("the cache check stopped unexpectedly"),
+        }
+    });
 }
 
 /// Loads the in-memory filter columns of the library now rather than on the

@@ -104,7 +104,11 @@ impl AppState {
         f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let store = self.store().clone();
-        Ok(tokio::task::spawn_blocking(move || f(&store)).await??)
+        let result = tokio::task::spawn_blocking(move || f(&store)).await?;
+        if let Err(e) = &result {
+            lifecycle::on_store_error(self, e);
+        }
+        Ok(result?)
     }
 }
 
@@ -248,7 +252,7 @@ impl Server {
         let state = self.state.clone();
         let loopback = self.listener.local_addr()?.ip().is_loopback();
         state.loopback_only.store(loopback, Ordering::Relaxed);
-        lifecycle::start_background(&state);
+        lifecycle::start_background(&state).await;
         let shutdown = state.shutdown.clone();
         let serve =
             axum::serve(self.listener, router(state.clone())).with_graceful_shutdown(async move {

@@ -1041,7 +1041,7 @@ async fn run_during_sync(
             }
             let status = api.post("/api/library/sync").await?;
             match status.as_u16() {
-                202 => started += 1,
+                200 => started += 1,
                 409 => {}
                 other => anyhow::bail!("POST /api/library/sync answered {other}"),
             }

@@ -37,10 +37,8 @@ struct StatusOutput {
 impl StatusArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.common.settings()?;
-        let (store, notice) = Store::open(&settings.database_path())?;
-        if let Some(notice) = notice {
-            eprintln!("warning: {notice}");
-        }
+        // Read-only: never waits on (or disturbs) a sync another process runs.
+        let store = Store::open_read_only(&settings.database_path())?;
         let state = store.sync_state()?;
         let age_s = state.synced_at.map(|t| (now_unix() - t).max(0));
         let output = StatusOutput {

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
-use crate::sync::{Progress, SyncEngine};
+use crate::sync::{Progress, SyncEngine, SyncError};
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
@@ -26,7 +26,16 @@ impl SyncArgs {
             eprintln!("warning: {notice}");
         }
         let engine = SyncEngine::new(store, Arc::new(RwLock::new(settings)));
-        let ticket = engine.try_start()?;
+        let ticket = match engine.try_start() {
+            Ok(ticket) => ticket,
+            Err(SyncError::AlreadyRunning) => {
+                eprintln!(
+                    "a sync of this cache is already running (another plexcache process, such as `plexcache serve`, is syncing it); `plexcache status` shows how it ends"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let cancel = CancellationToken::new();
         let on_signal = cancel.clone();
         tokio::spawn(async move {
@@ -83,7 +92,7 @@ async fn report_progress(progress: Progress) {
             match &bar {
                 Some(bar) => {
                     bar.set_prefix(report.phase.label());
-                    bar.set_length(report.total.unwrap_or(report.current));
+                    bar.set_length(report.total);
                     bar.set_position(report.current);
                     bar.set_message(format!("{rate} {eta}"));
                 }
@@ -91,15 +100,11 @@ async fn report_progress(progress: Progress) {
                     if last_phase != Some(report.phase)
                         || last_line.elapsed() > Duration::from_secs(5)
                     {
-                        let total = report
-                            .total
-                            .map(|t| t.to_string())
-                            .unwrap_or_else(|| "?".into());
                         eprintln!(
                             "{}: {}/{} {rate} {eta}",
                             report.phase.label(),
                             report.current,
-                            total
+                            report.total
                         );
                         last_phase = Some(report.phase);
                         last_line = std::time::Instant::now();

@@ -105,7 +105,7 @@ impl TracksArgs {
                 MAX_LIMIT * 100
             );
         }
-        let (store, _) = Store::open(&settings.database_path())?;
+        let store = Store::open_read_only(&settings.database_path())?;
         let mut out = std::io::stdout().lock();
         let written = if self.count {
             let count = store.count(&filter)?;

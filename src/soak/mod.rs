@@ -389,7 +389,7 @@ impl Api<'_> {
             .await
             .context("POST /api/library/sync")?;
         match response.status().as_u16() {
-            202 => Ok(true),
+            200 => Ok(true),
             409 => Ok(false),
             other => {
                 let body = response.text().await.unwrap_or_default();

@@ -1,5 +1,6 @@
 //! Sync state (one row: which server the cache came from, when it was last
-//! good, the last error) and the history of past syncs.
+//! good, the last error) and the history of past syncs. What the file
+//! cannot record (it cannot be written) is kept in memory and still shown.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -42,6 +43,9 @@ pub struct HistoryEntry {
     pub server_name: Option<String>,
 }
 
+/// The error of a sync whose process stopped before it finished.
+const INTERRUPTED: &str = "the process stopped before the sync finished";
+
 /// How a sync ended, for its history row.
 #[derive(Debug, Clone)]
 pub struct SyncOutcome<'a> {
@@ -54,52 +58,201 @@ pub struct SyncOutcome<'a> {
     pub machine_identifier: Option<&'a str>,
 }
 
+/// A sync's history row as started: enough to write it again at the end if
+/// the file lost it (or never took it).
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryStart {
+    pub id: Option<i64>,
+    pub started_at: i64,
+}
+
+/// Failures the file could not record.
+#[derive(Debug, Default)]
+pub(super) struct Unsaved {
+    /// Kind, message and time of the last failure.
+    error: Option<(String, String, i64)>,
+    /// Newest last.
+    history: Vec<HistoryEntry>,
+}
+
+/// Unsaved history rows kept at most.
+const UNSAVED_HISTORY: usize = 100;
+
 impl Store {
+    /// The sync state, with a failure the file could not record and why the
+    /// cache is read-only (when it is) standing in for the last error.
     pub fn sync_state(&self) -> Result<SyncState, StoreError> {
         let conn = self.reader()?;
-        read_state(&conn)
+        let mut state = read_state(&conn)?;
+        let unsaved = self.unsaved().error.clone();
+        if let Some((kind, message, at)) = unsaved
+            && state.last_error_at.is_none_or(|saved| saved <= at)
+        {
+            state.last_error = Some(message);
+            state.last_error_kind = Some(kind);
+            state.last_error_at = Some(at);
+        }
+        if let Some(reason) = self
+            .read_only_reason()
+            .filter(|r| r.kind != "read_only_command")
+            && state.last_error.is_none()
+        {
+            state.last_error = Some(reason.message.clone());
+            state.last_error_kind = Some(reason.kind.to_owned());
+        }
+        Ok(state)
     }
 
-    /// Records a failed sync's error, keeping the library as it was.
+    fn unsaved(&self) -> std::sync::MutexGuard<'_, Unsaved> {
+        self.unsaved
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a failed sync's error, keeping the library as it was. When
+    /// the file cannot take it, status still shows it (from memory).
     pub fn record_error(&self, kind: &str, message: &str) -> Result<(), StoreError> {
-        self.writer()?.execute(
-            "UPDATE sync_state SET last_error = ?1, last_error_kind = ?2, last_error_at = ?3 WHERE id = 1",
-            params![message, kind, now_unix()],
-        )?;
-        Ok(())
+        let written = self.writer().and_then(|conn| {
+            conn.execute(
+                "UPDATE sync_state SET last_error = ?1, last_error_kind = ?2, last_error_at = ?3 WHERE id = 1",
+                params![message, kind, now_unix()],
+            )?;
+            Ok(())
+        });
+        match written {
+            Ok(()) => self.unsaved().error = None,
+            Err(_) => {
+                self.unsaved().error = Some((kind.to_owned(), message.to_owned(), now_unix()))
+            }
+        }
+        written
     }
 
-    /// Opens a history row for a sync that starts now; returns its id.
-    pub fn start_history(&self) -> Result<i64, StoreError> {
-        let conn = self.writer()?;
-        conn.execute(
-            "INSERT INTO sync_history (started_at, outcome) VALUES (?1, 'running')",
-            params![now_unix()],
-        )?;
-        Ok(conn.last_insert_rowid())
+    /// Forgets an unsaved failure (a later sync succeeded).
+    pub fn clear_unsaved_error(&self) {
+        self.unsaved().error = None;
     }
 
-    pub fn finish_history(&self, id: i64, outcome: &SyncOutcome<'_>) -> Result<(), StoreError> {
-        self.writer()?.execute(
-            "UPDATE sync_history SET finished_at = ?2, outcome = ?3, track_count = ?4, added = ?5,
-                 removed = ?6, error = ?7, server_name = ?8, machine_identifier = ?9
-             WHERE id = ?1",
-            params![
-                id,
-                now_unix(),
+    /// Opens a history row for a sync that starts now. The returned start
+    /// is good even when the file could not take the row.
+    pub fn start_history(&self) -> Result<HistoryStart, (HistoryStart, StoreError)> {
+        let started_at = now_unix();
+        let inserted = self.writer().and_then(|conn| {
+            conn.execute(
+                "INSERT INTO sync_history (started_at, outcome) VALUES (?1, 'running')",
+                params![started_at],
+            )?;
+            Ok(conn.last_insert_rowid())
+        });
+        match inserted {
+            Ok(id) => Ok(HistoryStart {
+                id: Some(id),
+                started_at,
+            }),
+            Err(e) => Err((
+                HistoryStart {
+                    id: None,
+                    started_at,
+                },
+                e,
+            )),
+        }
+    }
+
+    /// Completes a sync's history row, writing it whole when the file lost
+    /// it (a deleted WAL, a row never written); when the file cannot be
+    /// written, the history still shows it (from memory).
+    pub fn finish_history(
+        &self,
+        start: HistoryStart,
+        outcome: &SyncOutcome<'_>,
+    ) -> Result<(), StoreError> {
+        let finished_at = now_unix();
+        let written = self.writer().and_then(|conn| {
+            let values = params![
+                start.id,
+                finished_at,
                 outcome.outcome,
                 outcome.track_count,
                 outcome.added,
                 outcome.removed,
                 outcome.error,
                 outcome.server_name,
-                outcome.machine_identifier
-            ],
-        )?;
-        Ok(())
+                outcome.machine_identifier,
+                start.started_at
+            ];
+            let updated = match start.id {
+                Some(_) => conn.execute(
+                    "UPDATE sync_history SET finished_at = ?2, outcome = ?3, track_count = ?4, added = ?5,
+                         removed = ?6, error = ?7, server_name = ?8, machine_identifier = ?9
+                     WHERE id = ?1 AND started_at = ?10",
+                    values,
+                )?,
+                None => 0,
+            };
+            if updated == 0 {
+                conn.execute(
+                    "INSERT INTO sync_history (finished_at, outcome, track_count, added, removed, error,
+                         server_name, machine_identifier, started_at)
+                     VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        Option::<i64>::None,
+                        finished_at,
+                        outcome.outcome,
+                        outcome.track_count,
+                        outcome.added,
+                        outcome.removed,
+                        outcome.error,
+                        outcome.server_name,
+                        outcome.machine_identifier,
+                        start.started_at
+                    ],
+                )?;
+                tracing::warn!("the sync's history row was missing; it was written again");
+            }
+            Ok(())
+        });
+        if written.is_err() {
+            let mut unsaved = self.unsaved();
+            let id = -(unsaved.history.len() as i64 + 1);
+            unsaved.history.push(HistoryEntry {
+                id,
+                started_at: start.started_at,
+                finished_at: Some(finished_at),
+                outcome: outcome.outcome.to_owned(),
+                track_count: outcome.track_count,
+                added: outcome.added,
+                removed: outcome.removed,
+                error: outcome.error.map(str::to_owned),
+                server_name: outcome.server_name.map(str::to_owned),
+            });
+            if unsaved.history.len() > UNSAVED_HISTORY {
+                unsaved.history.remove(0);
+            }
+        }
+        written
     }
 
+    /// Past syncs, newest first: the file's rows and those it could not
+    /// take. A `running` row whose sync no live process runs shows as
+    /// `interrupted`, without writing.
     pub fn history(&self, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut rows = self.saved_history(limit)?;
+        if rows.iter().any(|h| h.outcome == "running") && !self.sync_running() {
+            for row in rows.iter_mut().filter(|h| h.outcome == "running") {
+                row.outcome = "interrupted".into();
+                row.error.get_or_insert_with(|| INTERRUPTED.to_owned());
+            }
+        }
+        rows.extend(self.unsaved().history.iter().cloned());
+        // Unsaved rows (negative ids) come after the file stopped taking
+        // rows: at the same second they are the newer ones.
+        rows.sort_by_key(|h| std::cmp::Reverse((h.started_at, h.id < 0, h.id.unsigned_abs())));
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    fn saved_history(&self, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, started_at, finished_at, outcome, track_count, added, removed, error, server_name
@@ -121,14 +274,27 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A process that died mid-sync leaves a `running` row: it is not running.
+    /// A process that died mid-sync leaves a `running` row: it is not
+    /// running when no live process holds the sync lock. Writes only when
+    /// there is such a row, holding the lock so no sync starts meanwhile.
     pub(super) fn recover_interrupted(&self) -> Result<(), StoreError> {
+        let running: i64 = self.reader()?.query_row(
+            "SELECT count(*) FROM sync_history WHERE outcome = 'running'",
+            [],
+            |r| r.get(0),
+        )?;
+        if running == 0 {
+            return Ok(());
+        }
+        let Ok(Some(_lock)) = self.try_lock_sync() else {
+            return Ok(());
+        };
         let conn = self.writer()?;
         let changed = conn.execute(
             "UPDATE sync_history SET outcome = 'interrupted', finished_at = coalesce(finished_at, ?1),
-                 error = coalesce(error, 'the process stopped before the sync finished')
+                 error = coalesce(error, ?2)
              WHERE outcome = 'running'",
-            params![now_unix()],
+            params![now_unix(), INTERRUPTED],
         );
         match changed {
             Ok(n) if n > 0 => tracing::warn!(
@@ -136,9 +302,9 @@ impl Store {
                 "an earlier sync was interrupted; the cache kept its previous library"
             ),
             Ok(_) => {}
-            // A read-only cache still serves; it just cannot fix old rows.
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {}
-            Err(e) => return Err(e.into()),
+            // The history shows such rows as interrupted anyway; a cache
+            // that cannot be written now still serves.
+            Err(e) => tracing::warn!("cannot mark interrupted syncs in the history: {e}"),
         }
         Ok(())
     }

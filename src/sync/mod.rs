@@ -21,9 +21,9 @@ use crate::config::Settings;
 use crate::plex::{
     ClientOptions, ListKind, ListingOrder, Parent, PlexClient, PlexError, Section, ServerInfo,
 };
-use crate::store::state::SyncOutcome;
+use crate::store::state::{HistoryStart, SyncOutcome};
 use crate::store::write::{Committed, ParentKind, now_millis};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, SyncLock};
 
 pub use plan::{PageWalk, PassCheck, PassFigures, PassKeys, check_pass};
 pub use progress::{Phase, Progress, ProgressReport};
@@ -97,9 +97,11 @@ pub struct SyncEngine {
     orders: Arc<Mutex<HashMap<String, ListingOrder>>>,
 }
 
-/// Proof that this caller holds the one sync slot; ends it when dropped.
+/// Proof that this caller holds the one sync slot (in this process, and the
+/// cache's sync lock across processes); ends it when dropped.
 pub struct SyncTicket {
     progress: Progress,
+    _lock: SyncLock,
 }
 
 impl Drop for SyncTicket {
@@ -151,21 +153,37 @@ impl SyncEngine {
 
     /// Takes the sync slot, or says a sync already runs. `blocking` is
     /// whether there is nothing to show until it ends.
+    /// Another process syncing the same cache counts as running too.
     pub fn try_start(&self) -> Result<SyncTicket, SyncError> {
         if !self.settings().plex_configured() {
             return Err(SyncError::NotConfigured);
         }
-        let empty = self
-            .store
-            .sync_state()
-            .map(|s| s.track_count == 0)
-            .unwrap_or(true);
-        if self.progress.try_begin(empty) {
-            Ok(SyncTicket {
+        if let Some(reason) = self.store.read_only_reason() {
+            return Err(SyncError::Store(StoreError::Unwritable {
+                kind: reason.kind,
+                reason: reason.message.clone(),
+            }));
+        }
+        let previous = self.store.sync_state().map(|s| s.track_count).unwrap_or(0);
+        if !self
+            .progress
+            .try_begin(previous == 0, previous.max(0) as u64)
+        {
+            return Err(SyncError::AlreadyRunning);
+        }
+        match self.store.try_lock_sync() {
+            Ok(Some(lock)) => Ok(SyncTicket {
                 progress: self.progress.clone(),
-            })
-        } else {
-            Err(SyncError::AlreadyRunning)
+                _lock: lock,
+            }),
+            Ok(None) => {
+                self.progress.end();
+                Err(SyncError::AlreadyRunning)
+            }
+            Err(e) => {
+                self.progress.end();
+                Err(e.into())
+            }
         }
     }
 
@@ -176,7 +194,10 @@ impl SyncEngine {
         ticket: SyncTicket,
         cancel: CancellationToken,
     ) -> Result<SyncReport, SyncError> {
-        let history = self.store.start_history().ok();
+        let history = self.store.start_history().unwrap_or_else(|(start, e)| {
+            tracing::warn!("cannot record the sync's start: {}", error_message(&e));
+            start
+        });
         let started = std::time::Instant::now();
         let engine = self.clone();
         let result = background::run_in_background(cancel.child_token(), move || async move {
@@ -189,9 +210,12 @@ impl SyncEngine {
         result
     }
 
-    fn record(&self, history: Option<i64>, result: &Result<SyncReport, SyncError>) {
+    /// Writes how the sync ended to the history and, for a failure, as the
+    /// last error (a cancelled sync is no error: the history says so).
+    fn record(&self, history: HistoryStart, result: &Result<SyncReport, SyncError>) {
         let outcome = match result {
             Ok(report) => {
+                self.store.clear_unsaved_error();
                 tracing::info!(
                     tracks = report.committed.track_count,
                     added = report.committed.added,
@@ -213,19 +237,20 @@ impl SyncEngine {
             }
             Err(error) => {
                 let message = error.user_message();
-                tracing::error!(
-                    kind = error.kind(),
-                    detail = %error.technical_detail(),
-                    "sync failed: {message}"
-                );
-                if let Err(e) = self.store.record_error(error.kind(), &message) {
-                    tracing::error!("cannot record the sync error: {}", error_message(&e));
-                }
-                let outcome = if matches!(error, SyncError::Cancelled) {
-                    "cancelled"
+                let cancelled = matches!(error, SyncError::Cancelled);
+                if cancelled {
+                    tracing::info!("sync cancelled; the cache keeps its previous library");
                 } else {
-                    "failed"
-                };
+                    tracing::error!(
+                        kind = error.kind(),
+                        detail = %error.technical_detail(),
+                        "sync failed: {message}"
+                    );
+                    if let Err(e) = self.store.record_error(error.kind(), &message) {
+                        tracing::error!("cannot record the sync error: {}", error_message(&e));
+                    }
+                }
+                let outcome = if cancelled { "cancelled" } else { "failed" };
                 return self.finish_history(
                     history,
                     &SyncOutcome {
@@ -243,10 +268,8 @@ impl SyncEngine {
         self.finish_history(history, &outcome);
     }
 
-    fn finish_history(&self, history: Option<i64>, outcome: &SyncOutcome<'_>) {
-        if let Some(id) = history
-            && let Err(e) = self.store.finish_history(id, outcome)
-        {
+    fn finish_history(&self, history: HistoryStart, outcome: &SyncOutcome<'_>) {
+        if let Err(e) = self.store.finish_history(history, outcome) {
             tracing::warn!(
                 "cannot record the sync in the history: {}",
                 error_message(&e)
@@ -257,7 +280,9 @@ impl SyncEngine {
     async fn sync(&self, started: std::time::Instant) -> Result<SyncReport, SyncError> {
         let settings = self.settings();
         let started_at_ms = now_millis();
-        self.progress.set_phase(Phase::Connecting, None);
+        self.progress.set_phase(Phase::Connecting);
+        // A damaged file is rebuilt first, even when Plex cannot be reached.
+        self.ensure_healthy_file()?;
         let client = client_for(&settings)?;
         let server = client.server_info().await?;
         if let Some(order) = self.listing_order(&server.machine_identifier) {
@@ -265,7 +290,6 @@ impl SyncEngine {
         }
         self.forget_old_server(&server)?;
         let sections = client.music_sections(&settings.sections).await?;
-        self.ensure_healthy_file()?;
 
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "connected");
         let WriterHandle { sender, done } = writer::spawn(&self.store)?;
@@ -285,7 +309,7 @@ impl SyncEngine {
             );
             let passes = fetch.tracks_until_stable(&sections).await?;
             tracing::debug!(ms = started.elapsed().as_millis() as u64, "tracks read");
-            self.progress.set_phase(Phase::Saving, None);
+            self.progress.set_phase(Phase::Saving);
             let (reply, answer) = oneshot::channel();
             send(
                 &sender,
@@ -318,6 +342,12 @@ impl SyncEngine {
         })
     }
 
+    /// Drops the library of a server other than `server` now, under the
+    /// caller's ticket, ahead of that ticket's sync.
+    pub fn switch_server(&self, server: &ServerInfo) -> Result<(), SyncError> {
+        self.forget_old_server(server)
+    }
+
     /// A different server than the cache came from: drop its library now so
     /// no request serves it again, then sync the new one.
     fn forget_old_server(&self, server: &ServerInfo) -> Result<(), SyncError> {
@@ -341,6 +371,7 @@ impl SyncEngine {
                 let notice = self.store.rebuild_after_corruption(&error_message(&e))?;
                 tracing::warn!("{notice}");
                 self.progress.set_blocking(true);
+                self.progress.reset_total();
                 Ok(())
             }
             Err(e) => Err(e.into()),
@@ -379,7 +410,7 @@ impl Fetcher<'_> {
             _ => (Phase::Albums, ParentKind::Album),
         };
         // Progress counts tracks only; these phases report no numbers.
-        self.progress.set_phase(phase, None);
+        self.progress.set_phase(phase);
         for section in sections {
             let total = self.client.count(&section.key, kind).await?;
             stream::iter(plan::page_ranges(total, self.page_size))
@@ -438,7 +469,7 @@ impl Fetcher<'_> {
                 );
                 send(self.sender, Batch::RestartTracks).await?;
             }
-            self.progress.set_phase(Phase::Tracks, None);
+            self.progress.set_phase(Phase::Tracks);
             // Count every section first so progress has its real total.
             let mut first_totals = Vec::with_capacity(sections.len());
             for section in sections {

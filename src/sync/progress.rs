@@ -1,5 +1,11 @@
 //! The one shared view of a running sync: phase, counts, rate and time
 //! left. The engine writes it; the API, CLI progress bar and page read it.
+//!
+//! `total` is always a number: the tracks the sync expects. Before the
+//! server was asked (connecting, artists, albums) it is the previous
+//! library's track count (0 for a first sync); from the tracks phase on it
+//! is the server's `totalSize`, or the previous count when the server gives
+//! none, and never less than the tracks read so far.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -32,9 +38,11 @@ impl Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProgressReport {
     pub phase: Phase,
-    /// Items of the current phase done (tracks in the tracks phase).
+    /// Tracks read so far in the tracks phase; 0 in the other phases.
     pub current: u64,
-    pub total: Option<u64>,
+    /// Tracks the sync expects: the server's count once asked, before that
+    /// the previous library's count, else 0.
+    pub total: u64,
     /// Items per second in the current phase.
     pub rate: Option<f64>,
     /// Seconds left in the current phase, estimated.
@@ -46,7 +54,7 @@ struct Running {
     phase: Phase,
     phase_started: Instant,
     current: u64,
-    total: Option<u64>,
+    total: u64,
     /// Nothing to show meanwhile (first sync, or a new server).
     blocking: bool,
     server_changed: bool,
@@ -72,7 +80,9 @@ impl Progress {
     }
 
     /// Marks a sync as started; false if one already runs.
-    pub(super) fn try_begin(&self, blocking: bool) -> bool {
+    /// `expected` is the best guess of the track count until the server
+    /// tells (the previous library's).
+    pub(super) fn try_begin(&self, blocking: bool, expected: u64) -> bool {
         let mut inner = self.lock();
         if inner.running.is_some() {
             return false;
@@ -81,7 +91,7 @@ impl Progress {
             phase: Phase::Connecting,
             phase_started: Instant::now(),
             current: 0,
-            total: None,
+            total: expected,
             blocking,
             server_changed: false,
         });
@@ -92,18 +102,26 @@ impl Progress {
         self.lock().running = None;
     }
 
-    pub(super) fn set_phase(&self, phase: Phase, total: Option<u64>) {
+    /// Starts a phase; the expected total carries over.
+    pub(super) fn set_phase(&self, phase: Phase) {
         if let Some(r) = self.lock().running.as_mut() {
             r.phase = phase;
             r.phase_started = Instant::now();
             r.current = 0;
+        }
+    }
+
+    /// The server's count; `None` (it gave none) keeps the current guess.
+    pub(super) fn set_total(&self, total: Option<u64>) {
+        if let (Some(r), Some(total)) = (self.lock().running.as_mut(), total) {
             r.total = total;
         }
     }
 
-    pub(super) fn set_total(&self, total: Option<u64>) {
+    /// The previous library is gone (rebuilt file): no guess left.
+    pub(super) fn reset_total(&self) {
         if let Some(r) = self.lock().running.as_mut() {
-            r.total = total;
+            r.total = 0;
         }
     }
 
@@ -124,6 +142,8 @@ impl Progress {
         if let Some(r) = self.lock().running.as_mut() {
             r.server_changed = true;
             r.blocking = true;
+            // The old library's count says nothing about the new server's.
+            r.total = 0;
         }
     }
 
@@ -153,14 +173,15 @@ impl Progress {
         let r = inner.running.as_ref()?;
         let elapsed = r.phase_started.elapsed().as_secs_f64();
         let rate = (elapsed > 0.2 && r.current > 0).then(|| r.current as f64 / elapsed);
-        let eta_s = match (rate, r.total) {
-            (Some(rate), Some(total)) => Some(total.saturating_sub(r.current) as f64 / rate),
+        let total = r.total.max(r.current);
+        let eta_s = match rate {
+            Some(rate) if total > 0 => Some(total.saturating_sub(r.current) as f64 / rate),
             _ => None,
         };
         Some(ProgressReport {
             phase: r.phase,
             current: r.current,
-            total: r.total,
+            total,
             rate: rate.map(|v| (v * 10.0).round() / 10.0),
             eta_s: eta_s.map(|v| (v * 10.0).round() / 10.0),
         })

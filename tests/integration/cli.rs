@@ -179,7 +179,7 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
     let mut started = false;
     for _ in 0..500 {
         if let Ok(r) = http.post(format!("{base}/api/library/sync")).send().await {
-            started = r.status().as_u16() == 202 || r.status().as_u16() == 409;
+            started = r.status().as_u16() == 200 || r.status().as_u16() == 409;
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -3,9 +3,12 @@
 
 mod api;
 mod cli;
+mod contract;
+mod damage;
 mod faults;
 mod helpers;
 mod library;
 mod plex_robustness;
 mod query;
 mod settings;
+mod processes;
