@@ -9,6 +9,6 @@ mod faults;
 mod helpers;
 mod library;
 mod plex_robustness;
+mod processes;
 mod query;
 mod settings;
-mod processes;
