@@ -7,6 +7,8 @@ pub mod error;
 mod guard;
 mod library;
 mod lifecycle;
+mod listen;
+mod memory;
 pub mod openapi;
 mod playlists;
 mod settings;
@@ -29,7 +31,12 @@ use crate::config::Settings;
 use crate::store::{Store, SyncState};
 use crate::sync::SyncEngine;
 use error::ApiError;
+pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
 pub use lifecycle::{PlexProbe, probe};
+pub use listen::{
+    ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, WRITE_STALL_TIMEOUT,
+};
+pub use memory::limit_arenas;
 
 /// Largest request body accepted (filters and playlists are small).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -51,6 +58,8 @@ pub struct AppState {
     /// Bound to a loopback address only: then requests must name the host by
     /// IP or as `localhost` (DNS-rebinding defence).
     pub loopback_only: Arc<AtomicBool>,
+    /// Wrong-password counts and the in-flight bound.
+    guards: Arc<guard::Guards>,
 }
 
 impl AppState {
@@ -65,6 +74,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             loopback_only: Arc::new(AtomicBool::new(true)),
+            guards: Arc::default(),
         })
     }
 
@@ -144,6 +154,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::known_host,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::in_flight,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -214,18 +228,30 @@ async fn method_not_allowed() -> Response {
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 impl Server {
     pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
-        Ok(Self {
-            listener: TcpListener::bind(addr).await?,
-            state,
-        })
+        Ok(Self::from_listener(TcpListener::bind(addr).await?, state))
     }
 
     pub fn from_listener(listener: TcpListener, state: AppState) -> Self {
-        Self { listener, state }
+        Self {
+            listener,
+            state,
+            limits: ConnectionLimits::default(),
+        }
+    }
+
+    /// Other connection limits than the defaults (tests use short ones).
+    pub fn with_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -236,8 +262,9 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `stop` completes, then stops accepting, cancels a running
-    /// sync (the old library stays) and waits for background work.
+    /// Serves until `stop` completes, then stops accepting, lets open
+    /// connections finish, cancels a running sync (the old library stays)
+    /// and waits for background work.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
@@ -246,15 +273,24 @@ impl Server {
         let loopback = self.listener.local_addr()?.ip().is_loopback();
         state.loopback_only.store(loopback, Ordering::Relaxed);
         lifecycle::start_background(&state);
+        memory::start_trimming(&state);
+        let stop_accepting = CancellationToken::new();
         let shutdown = state.shutdown.clone();
-        let serve =
-            axum::serve(self.listener, router(state.clone())).with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = stop => {},
-                    () = shutdown.cancelled() => {},
-                }
-            });
-        let result = serve.await;
+        let trigger = stop_accepting.clone();
+        let watch = async move {
+            tokio::select! {
+                () = stop => {},
+                () = shutdown.cancelled() => {},
+            }
+            trigger.cancel();
+        };
+        let accept = listen::accept_loop(
+            self.listener,
+            router(state.clone()),
+            self.limits,
+            stop_accepting,
+        );
+        tokio::join!(watch, accept);
         state.shutdown.cancel();
         state.tasks.close();
         if tokio::time::timeout(std::time::Duration::from_secs(10), state.tasks.wait())
@@ -263,6 +299,6 @@ impl Server {
         {
             tracing::warn!("background work did not stop within 10 s");
         }
-        result
+        Ok(())
     }
 }
