@@ -134,7 +134,7 @@ async fn slow_clients(addr: &str, pid: u32, report: &mut AbuseReport) {
     // so the stall clock may start a few seconds late.
     tokio::time::sleep(crate::api::WRITE_STALL_TIMEOUT + Duration::from_secs(8)).await;
     // Reading now: a dropped client gets what was buffered, then the end,
-    // short of its ten answers; a kept one would get all ten.
+    // short of its ten whole answers; a kept one would get all ten.
     let reads: Vec<_> = slow
         .into_iter()
         .map(|mut stream| {
@@ -143,7 +143,7 @@ async fn slow_clients(addr: &str, pid: u32, report: &mut AbuseReport) {
                 let read =
                     tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answers))
                         .await;
-                read.is_ok() && count_answers(&answers) < PAGES_PER_SLOW_CLIENT
+                read.is_ok() && complete_answers(&answers) < PAGES_PER_SLOW_CLIENT
             })
         })
         .collect();
@@ -154,9 +154,25 @@ async fn slow_clients(addr: &str, pid: u32, report: &mut AbuseReport) {
     }
 }
 
-fn count_answers(bytes: &[u8]) -> usize {
-    let marker = b"HTTP/1.1 ";
-    bytes.windows(marker.len()).filter(|w| w == marker).count()
+/// Whole HTTP answers (head and `Content-Length` bytes of body) in `bytes`.
+fn complete_answers(mut bytes: &[u8]) -> usize {
+    let mut count = 0;
+    while let Some(head_end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let Some(end) = length.map(|n| head_end + 4 + n) else {
+            break;
+        };
+        if end > bytes.len() {
+            break;
+        }
+        count += 1;
+        bytes = &bytes[end..];
+    }
+    count
 }
 
 fn judge(report: &AbuseReport, tally: &mut Tally) {
