@@ -1,7 +1,8 @@
 //! The HTTP API and page server (`plexcache serve`): the axum router, its
-//! guards (password, same-origin writes, body size, security headers) and
-//! the server's lifecycle. One module per resource; [`error::ApiError`] is
-//! the one error answer.
+//! guards (password with a guessing limit, same-origin writes, host names,
+//! requests in flight, body size, security headers), the accept loop with
+//! its connection limits, and the server's lifecycle. One module per
+//! resource; [`error::ApiError`] is the one error answer.
 
 pub mod error;
 mod guard;
