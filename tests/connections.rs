@@ -356,3 +356,42 @@ async fn memory_returns_near_its_baseline_after_request_floods() {
     served.stop().await;
     plex.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_trickled_in_is_cut_off() {
+    let plex = spawn_plex(200).await;
+    let served = Served::start(&plex, None).await;
+    let mut stream = TcpStream::connect(&served.addr).await.expect("connect");
+    let head = format!(
+        "POST /api/filter/preview HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 60\r\nConnection: close\r\n\r\n{{\"q\":\"",
+        served.addr
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let (mut reader, mut writer) = stream.into_split();
+    // One byte every two seconds: the whole body would take two minutes.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..60 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if writer.write_all(b"a").await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let limit = plexcache::api::BODY_READ_TIMEOUT + Duration::from_secs(10);
+    let read = tokio::time::timeout(limit, reader.read_to_end(&mut answer)).await;
+    trickle.abort();
+    assert!(
+        read.is_ok(),
+        "a trickled body held the connection for {limit:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "a cut-off body is a client error: {answer}"
+    );
+    assert_eq!(get(&served.addr, "/api/health").await.0, 200);
+    served.stop().await;
+    plex.shutdown().await;
+}

@@ -11,8 +11,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,6 +29,9 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection that moves no byte either way for this long is closed (a
 /// stalled upload, a handler-free wait).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A request body must arrive whole within this time of its head: a body
+/// trickled in a byte at a time must not hold a connection for good.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// An answer the client has not taken a byte of for this long is dropped
 /// with its connection: a client that never reads must not pin memory.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -171,7 +175,8 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router, m
         activity: activity.clone(),
     });
     let handling = activity.clone();
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let mut request = request.map(with_deadline);
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
         let handling = handling.clone();
@@ -215,6 +220,54 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router, m
                 }
             }
         }
+    }
+}
+
+/// The body, failing once [`BODY_READ_TIMEOUT`] has passed (an empty body
+/// as it is, with no timer).
+fn with_deadline(body: Incoming) -> Body {
+    if body.is_end_stream() {
+        return Body::new(body);
+    }
+    Body::new(Deadline {
+        inner: Body::new(body),
+        expires: Box::pin(tokio::time::sleep(BODY_READ_TIMEOUT)),
+    })
+}
+
+/// A request body with a deadline for its last byte.
+struct Deadline {
+    inner: Body,
+    expires: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl HttpBody for Deadline {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if self.expires.as_mut().poll(cx).is_ready() {
+            let late = std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request body did not arrive in time",
+            );
+            return Poll::Ready(Some(Err(axum::Error::new(late))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

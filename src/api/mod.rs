@@ -35,7 +35,8 @@ use error::ApiError;
 pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
 pub use lifecycle::{PlexProbe, probe};
 pub use listen::{
-    ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, WRITE_STALL_TIMEOUT,
+    BODY_READ_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS,
+    WRITE_STALL_TIMEOUT,
 };
 pub use memory::limit_arenas;
 
