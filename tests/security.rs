@@ -1013,3 +1013,158 @@ async fn the_config_file_written_by_settings_is_private_under_any_umask() {
     served.stop().await;
     plex.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lenient_host_forms_and_foreign_absolute_targets_are_refused_on_loopback() {
+    let plex = spawn_plex(200).await;
+    let served = Served::start(ServeOptions::new(&plex)).await;
+    let addr = &served.addr;
+    let port = addr.rsplit(':').next().expect("a port");
+    let request = |target: &str, host: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+    };
+    for (target, host) in [
+        (
+            "/api/library/status",
+            format!("127.0.0.1:{port}@evil.example"),
+        ),
+        ("/api/library/status", "127.0.0.1@evil.example".to_owned()),
+        ("/api/library/status", format!("127.0.0.1:{port}x")),
+        ("/api/library/status", format!("[::1]:{port}@evil.example")),
+        ("http://evil.example/api/library/status", addr.clone()),
+        ("http://evil.example:80/", addr.clone()),
+        (
+            &format!("http://127.0.0.1:{port}@evil.example/api/library/status"),
+            addr.clone(),
+        ),
+    ]
+    .iter()
+    .map(|(t, h)| (t.to_string(), h.clone()))
+    {
+        let (status, head, body) = raw_request(addr, request(&target, &host).as_bytes()).await;
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            status == 403 || status == 400,
+            "{target} with Host {host}: {status}\n{head}\n{body}"
+        );
+        assert!(!body.contains("track_count"), "{target} with Host {host}");
+    }
+    // The forms a loopback client really uses still work.
+    for (target, host) in [
+        ("/api/library/status".to_owned(), addr.clone()),
+        (
+            "/api/library/status".to_owned(),
+            format!("localhost:{port}"),
+        ),
+        (format!("http://{addr}/api/library/status"), addr.clone()),
+    ] {
+        let (status, head, _) = raw_request(addr, request(&target, &host).as_bytes()).await;
+        assert_eq!(status, 200, "{target} with Host {host}\n{head}");
+    }
+    served.stop().await;
+    plex.shutdown().await;
+}
+
+/// A request with this Basic `Authorization` value; its status and
+/// `Retry-After`.
+async fn try_password(served: &Served, authorization: &str) -> (u16, Option<u64>) {
+    let response = served
+        .http
+        .get(format!("{}/api/library/status", served.base))
+        .header("authorization", authorization)
+        .send()
+        .await
+        .expect("request");
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (response.status().as_u16(), retry)
+}
+
+fn basic(scheme: &str, password: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("user:{password}"));
+    format!("{scheme} {encoded}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_is_rate_limited_and_logged_without_the_guess() {
+    let plex = spawn_plex(200).await;
+    let mut options = ServeOptions::new(&plex);
+    options.password = Some(PASSWORD);
+    let served = Served::start(options).await;
+    served.wait_synced(Some(PASSWORD)).await;
+    // The scheme is case-insensitive.
+    for scheme in ["Basic", "basic", "BASIC"] {
+        assert_eq!(
+            try_password(&served, &basic(scheme, PASSWORD)).await.0,
+            200,
+            "{scheme}"
+        );
+    }
+    // The same wrong password again and again (a stale saved password) is
+    // not a new guess each time.
+    for _ in 0..30 {
+        assert_eq!(
+            try_password(&served, &basic("Basic", "stale-one")).await.0,
+            401
+        );
+    }
+    // Distinct guesses as fast as one client can send them, for 3 s.
+    let started = Instant::now();
+    let (mut evaluated, mut limited, mut retry_after) = (0u64, 0u64, None);
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(3) {
+        n += 1;
+        let guess = format!("guess-{n}-secret-marker");
+        match try_password(&served, &basic("Basic", &guess)).await {
+            (401, _) => evaluated += 1,
+            (429, retry) => {
+                limited += 1;
+                retry_after = retry_after.or(retry);
+            }
+            other => panic!("a wrong password answered {other:?}"),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{n} guesses in {seconds:.1} s: {evaluated} checked ({:.1}/s), {limited} refused with 429",
+        evaluated as f64 / seconds
+    );
+    assert!(limited > 0, "{n} wrong passwords in 3 s and none refused");
+    assert!(
+        retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "a 429 says when to retry: {retry_after:?}"
+    );
+    // 10 at once, then about one a second (plus one stale guess above).
+    assert!(
+        evaluated as f64 <= 10.0 + seconds + 1.0,
+        "{evaluated} guesses checked in {seconds:.1} s"
+    );
+    // While refused, even the right password waits: the limit is on tries.
+    assert_eq!(
+        try_password(&served, &basic("Basic", PASSWORD)).await.0,
+        429
+    );
+    // Once the wait is over the right password works again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        try_password(&served, &basic("Basic", PASSWORD)).await.0,
+        200
+    );
+    let log = served.stop().await;
+    assert!(
+        log.contains("wrong password from 127.0.0.1"),
+        "wrong passwords are logged"
+    );
+    assert!(
+        log.contains("too many wrong passwords"),
+        "the lockout is logged"
+    );
+    assert!(!log.contains("secret-marker"), "a guess reached the log");
+    assert!(!log.contains("stale-one"), "a guess reached the log");
+    assert!(!log.contains(PASSWORD), "the password reached the log");
+    plex.shutdown().await;
+}

@@ -1,12 +1,15 @@
 //! The HTTP API and page server (`plexcache serve`): the axum router, its
-//! guards (password, same-origin writes, body size, security headers) and
-//! the server's lifecycle. One module per resource; [`error::ApiError`] is
-//! the one error answer.
+//! guards (password with a guessing limit, same-origin writes, host names,
+//! requests in flight, body size, security headers), the accept loop with
+//! its connection limits, and the server's lifecycle. One module per
+//! resource; [`error::ApiError`] is the one error answer.
 
 pub mod error;
 mod guard;
 mod library;
 mod lifecycle;
+mod listen;
+mod memory;
 pub mod openapi;
 mod playlists;
 mod settings;
@@ -29,7 +32,13 @@ use crate::config::Settings;
 use crate::store::{Store, SyncState};
 use crate::sync::SyncEngine;
 use error::ApiError;
+pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
 pub use lifecycle::{PlexProbe, probe};
+pub use listen::{
+    BODY_READ_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS,
+    WRITE_STALL_TIMEOUT,
+};
+pub use memory::limit_arenas;
 
 /// Largest request body accepted (filters and playlists are small).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -53,6 +62,8 @@ pub struct AppState {
     pub loopback_only: Arc<AtomicBool>,
     /// Held by a settings change from its check to the swap.
     pub settings_write: Arc<tokio::sync::Mutex<()>>,
+    /// Wrong-password counts and the in-flight bound.
+    guards: Arc<guard::Guards>,
 }
 
 impl AppState {
@@ -68,6 +79,7 @@ impl AppState {
             tasks: TaskTracker::new(),
             loopback_only: Arc::new(AtomicBool::new(true)),
             settings_write: Arc::default(),
+            guards: Arc::default(),
         })
     }
 
@@ -151,6 +163,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::known_host,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::in_flight,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -221,18 +237,30 @@ async fn method_not_allowed() -> Response {
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 impl Server {
     pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
-        Ok(Self {
-            listener: TcpListener::bind(addr).await?,
-            state,
-        })
+        Ok(Self::from_listener(TcpListener::bind(addr).await?, state))
     }
 
     pub fn from_listener(listener: TcpListener, state: AppState) -> Self {
-        Self { listener, state }
+        Self {
+            listener,
+            state,
+            limits: ConnectionLimits::default(),
+        }
+    }
+
+    /// Other connection limits than the defaults (tests use short ones).
+    pub fn with_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -243,8 +271,9 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `stop` completes, then stops accepting, cancels a running
-    /// sync (the old library stays) and waits for background work.
+    /// Serves until `stop` completes, then stops accepting, lets open
+    /// connections finish, cancels a running sync (the old library stays)
+    /// and waits for background work.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
@@ -253,15 +282,24 @@ impl Server {
         let loopback = self.listener.local_addr()?.ip().is_loopback();
         state.loopback_only.store(loopback, Ordering::Relaxed);
         lifecycle::start_background(&state).await;
+        memory::start_trimming(&state);
+        let stop_accepting = CancellationToken::new();
         let shutdown = state.shutdown.clone();
-        let serve =
-            axum::serve(self.listener, router(state.clone())).with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = stop => {},
-                    () = shutdown.cancelled() => {},
-                }
-            });
-        let result = serve.await;
+        let trigger = stop_accepting.clone();
+        let watch = async move {
+            tokio::select! {
+                () = stop => {},
+                () = shutdown.cancelled() => {},
+            }
+            trigger.cancel();
+        };
+        let accept = listen::accept_loop(
+            self.listener,
+            router(state.clone()),
+            self.limits,
+            stop_accepting,
+        );
+        tokio::join!(watch, accept);
         state.shutdown.cancel();
         state.tasks.close();
         if tokio::time::timeout(std::time::Duration::from_secs(10), state.tasks.wait())
@@ -270,6 +308,6 @@ impl Server {
         {
             tracing::warn!("background work did not stop within 10 s");
         }
-        result
+        Ok(())
     }
 }

@@ -21,6 +21,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        crate::api::limit_arenas();
         let settings = self.common.settings()?;
         let server = build(settings, self.listen).await?;
         let addr = server.local_addr()?;

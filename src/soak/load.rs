@@ -40,6 +40,9 @@ pub struct LoadSummary {
     /// Documented 4xx answers the load can provoke (a genre that a sync
     /// just removed is an unknown genre).
     pub expected_4xx: u64,
+    /// 503 `busy` answers: the server sheds load while the soak floods it.
+    #[serde(default)]
+    pub shed: u64,
     pub unexpected: u64,
     pub token_leaks: u64,
     pub endpoints: BTreeMap<String, EndpointFigures>,
@@ -51,6 +54,7 @@ struct Tally {
     queries: u64,
     ok: u64,
     expected_4xx: u64,
+    shed: u64,
     unexpected: u64,
     token_leaks: u64,
     micros: BTreeMap<&'static str, Vec<u32>>,
@@ -88,6 +92,7 @@ impl Tally {
             queries: self.queries,
             ok: self.ok,
             expected_4xx: self.expected_4xx,
+            shed: self.shed,
             unexpected: self.unexpected,
             token_leaks: self.token_leaks,
             endpoints,
@@ -327,6 +332,7 @@ impl LoopContext {
             {
                 tally.expected_4xx += 1;
             }
+            503 if json["error"] == "busy" => tally.shed += 1,
             _ => {
                 let text: String = body.chars().take(300).collect();
                 tally.unexpected(format!("{name} {status}: {text}"));

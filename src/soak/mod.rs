@@ -5,8 +5,10 @@
 //! changes. At the end a fault-free sync must leave the cache equal to the
 //! emulator's library, and the server must have answered every query, kept
 //! its memory and file descriptors flat, never got stuck syncing, logged no
-//! unexpected error and never the token.
+//! unexpected error and never the token. Near the end a connection flood
+//! and slow clients hit it, and its memory must come back afterwards.
 
+mod abuse;
 mod chaos;
 mod load;
 mod watch;
@@ -308,6 +310,15 @@ async fn soak(
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..300))).await;
     }
     let load_secs = started.elapsed().as_secs_f64();
+
+    // Floods and slow clients, with the load still running.
+    abuse::run(
+        base.trim_start_matches("http://"),
+        server_pid,
+        options.tracks,
+        &mut tally,
+    )
+    .await;
 
     // A last sync without faults must leave the cache equal to the library.
     put_faults(http, &control, &Faults::default()).await?;
@@ -760,8 +771,8 @@ fn report(summary: &LoadSummary, tally: &Tally, rounds: u64) {
     println!();
     println!("== soak report ==");
     println!(
-        "queries served: {} ({} ok, {} expected 4xx, {} unexpected)",
-        summary.queries, summary.ok, summary.expected_4xx, summary.unexpected
+        "queries served: {} ({} ok, {} expected 4xx, {} busy 503 during the flood, {} unexpected)",
+        summary.queries, summary.ok, summary.expected_4xx, summary.shed, summary.unexpected
     );
     for (name, f) in &summary.endpoints {
         println!(
