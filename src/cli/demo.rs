@@ -37,6 +37,8 @@ pub struct DemoArgs {
 
 impl DemoArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        // The same memory habits as `serve`: the demo is how people try it.
+        crate::api::limit_arenas();
         let library = Library::generate(self.tracks, self.seed);
         let listener = tokio::net::TcpListener::bind(self.emulator_listen)
             .await

@@ -1247,11 +1247,15 @@
   async function startSync(opts) {
     const quiet = opts && opts.quiet;
     try {
-      await api('POST', '/api/library/sync');
+      // 200 {started: false, detail} when no sync can start (not configured,
+      // a read-only cache); the sentence says why.
+      const answer = await api('POST', '/api/library/sync');
+      if (answer && answer.started === false && !quiet) {
+        showToast(answer.detail || 'The sync could not start.', 'error');
+      }
     } catch (err) {
       // 409: a sync already runs, which is what we wanted.
-      const expected = err.status === 409 || (quiet && err.status === 503);
-      if (!expected) showError(err);
+      if (err.status !== 409) showError(err);
     }
     pollSoon();
   }
