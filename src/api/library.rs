@@ -80,7 +80,7 @@ pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
     let is_syncing = progress.is_running();
     let sync_progress = progress.report();
     let blocking = progress.is_blocking();
-    let sync_state = fresh_state(&state).await;
+    let sync_state = state.current_sync_state().await;
     let probe = state.probe();
     let age_s = sync_state.synced_at.map(|t| (now_unix() - t).max(0));
     let probe_changed = probe
@@ -111,18 +111,6 @@ pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
             sync_state.server_name,
         ),
     })
-}
-
-/// The sync state as the file has it now; the last known one if it cannot
-/// be read (a damaged file is then checked in the background).
-async fn fresh_state(state: &AppState) -> crate::store::SyncState {
-    match state.blocking(|store| store.sync_state()).await {
-        Ok(fresh) => {
-            *super::write_lock(&state.state) = fresh.clone();
-            fresh
-        }
-        Err(_) => state.sync_state(),
-    }
 }
 
 /// The cache's server, except during a server change: then the new one.

@@ -16,7 +16,8 @@ mod settings;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,7 +30,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Settings;
-use crate::store::{Store, SyncState};
+use crate::store::{ChangeStamp, Store, SyncState};
 use crate::sync::SyncEngine;
 use error::ApiError;
 pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
@@ -39,6 +40,9 @@ pub use listen::{
     WRITE_STALL_TIMEOUT,
 };
 pub use memory::limit_arenas;
+
+/// Longest a status answer trusts an unchanged [`ChangeStamp`].
+const STATE_REUSE: Duration = Duration::from_secs(1);
 
 /// Largest request body accepted (filters and playlists are small).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -62,6 +66,8 @@ pub struct AppState {
     pub loopback_only: Arc<AtomicBool>,
     /// Held by a settings change from its check to the swap.
     pub settings_write: Arc<tokio::sync::Mutex<()>>,
+    /// The cache files' stamp when `state` was last read from them, and when.
+    state_read: Arc<std::sync::Mutex<Option<(ChangeStamp, Instant)>>>,
     /// Wrong-password counts and the in-flight bound.
     guards: Arc<guard::Guards>,
 }
@@ -79,6 +85,7 @@ impl AppState {
             tasks: TaskTracker::new(),
             loopback_only: Arc::new(AtomicBool::new(true)),
             settings_write: Arc::default(),
+            state_read: Arc::default(),
             guards: Arc::default(),
         })
     }
@@ -107,6 +114,34 @@ impl AppState {
                 "cannot read the sync state: {}",
                 crate::sync::error_message(&e)
             ),
+        }
+    }
+
+    /// The sync state as the cache file has it now, as seen by queries: read
+    /// again only when the files changed (another process may have synced)
+    /// or the last read is older than [`STATE_REUSE`], so status stays cheap
+    /// under load. The last known state if it cannot be read.
+    pub async fn current_sync_state(&self) -> SyncState {
+        let stamp = self.store().change_stamp();
+        let reusable = self
+            .state_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|(seen, at)| *seen == stamp && at.elapsed() < STATE_REUSE);
+        if reusable {
+            return self.sync_state();
+        }
+        match self.blocking(|store| store.sync_state()).await {
+            Ok(fresh) => {
+                *write_lock(&self.state) = fresh.clone();
+                *self
+                    .state_read
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some((stamp, Instant::now()));
+                fresh
+            }
+            Err(_) => self.sync_state(),
         }
     }
 

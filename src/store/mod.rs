@@ -136,6 +136,10 @@ impl StoreError {
     }
 }
 
+/// See [`Store::change_stamp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeStamp([Option<(u64, std::time::SystemTime)>; 2]);
+
 /// Test-only knobs; production code uses `StoreOptions::default()`.
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
@@ -309,6 +313,21 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The size and modification time of the cache file and its WAL, read
+    /// with two `stat` calls (no SQLite). Every commit, by any process,
+    /// appends to the WAL or rewrites the file, so an unchanged stamp means
+    /// nothing was committed since it was taken; the one exception, a WAL
+    /// restarted and regrown to the same size within one clock tick, is why
+    /// callers also bound how long they trust it.
+    pub fn change_stamp(&self) -> ChangeStamp {
+        let of = |path: &Path| {
+            let meta = std::fs::metadata(path).ok()?;
+            Some((meta.len(), meta.modified().ok()?))
+        };
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        ChangeStamp([of(&self.path), of(&wal)])
     }
 
     /// Why this store cannot write, when it is served read-only.
@@ -737,4 +756,20 @@ fn move_aside(path: &Path, detail: &str) -> Result<StoreError, StoreError> {
         moved_to,
         detail: detail.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_changes_the_stamp_and_nothing_else_does() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, _) = Store::open(&dir.path().join("cache.db")).expect("open");
+        let before = store.change_stamp();
+        store.sync_state().expect("read");
+        assert_eq!(store.change_stamp(), before, "a read changed the stamp");
+        store.record_error("test", "a failure").expect("write");
+        assert_ne!(store.change_stamp(), before, "a commit left the stamp");
+    }
 }
