@@ -195,18 +195,7 @@ impl Store {
                     "INSERT INTO sync_history (finished_at, outcome, track_count, added, removed, error,
                          server_name, machine_identifier, started_at)
                      VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        Option::<i64>::None,
-                        finished_at,
-                        outcome.outcome,
-                        outcome.track_count,
-                        outcome.added,
-                        outcome.removed,
-                        outcome.error,
-                        outcome.server_name,
-                        outcome.machine_identifier,
-                        start.started_at
-                    ],
+                    values,
                 )?;
                 tracing::warn!("the sync's history row was missing; it was written again");
             }

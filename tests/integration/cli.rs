@@ -7,16 +7,10 @@ use std::time::Duration;
 use plexcache::emulator::{Faults, Mutation};
 use plexcache::store::{Filter, Store};
 
-use crate::helpers::{TOKEN, spawn_plex};
+use crate::helpers::{TOKEN, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexcache"));
-    cmd.env("PLEXCACHE_DATA_DIR", dir)
-        .env("PLEX_URL", plex_url)
-        .env("PLEX_TOKEN", TOKEN)
-        .env("RUST_LOG", "trace")
-        .stdin(Stdio::null());
-    cmd
+    plexcache_cli(dir, plex_url, "trace")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,13 +74,7 @@ async fn a_failed_sync_exits_non_zero_with_the_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
-    let plex = spawn_plex(3_000, 14).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = plexcache(dir.path(), &plex.url())
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (plex, dir) = synced_by_cli(3_000, 14).await;
     let everything = Filter {
         exclude_live: false,
         ..Filter::default()

@@ -15,6 +15,35 @@ use tokio_util::sync::CancellationToken;
 
 pub const TOKEN: &str = "test-token-5f1c9a";
 
+/// A `plexcache` command with its data in `dir`, pointed at `plex_url`
+/// with the test token, logging at `log` (a `RUST_LOG` filter).
+pub fn plexcache_cli(dir: &std::path::Path, plex_url: &str, log: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plexcache"));
+    cmd.env("PLEXCACHE_DATA_DIR", dir)
+        .env("PLEX_URL", plex_url)
+        .env("PLEX_TOKEN", TOKEN)
+        .env("RUST_LOG", log)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// An emulated library of `tracks` and a data directory that
+/// `plexcache sync` (the command) has filled from it.
+pub async fn synced_by_cli(tracks: usize, seed: u64) -> (EmulatorHandle, tempfile::TempDir) {
+    let plex = spawn_plex(tracks, seed).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = plexcache_cli(dir.path(), &plex.url(), "warn")
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (plex, dir)
+}
+
 pub async fn spawn_plex(tracks: usize, seed: u64) -> EmulatorHandle {
     spawn_plex_with(Library::generate(tracks, seed), Faults::default()).await
 }

@@ -9,16 +9,10 @@ use plexcache::emulator::Faults;
 use plexcache::store::{Store, StoreError};
 use serde_json::json;
 
-use crate::helpers::{Cache, TOKEN, TestApp, spawn_plex};
+use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexcache"));
-    cmd.env("PLEXCACHE_DATA_DIR", dir)
-        .env("PLEX_URL", plex_url)
-        .env("PLEX_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    cmd
+    plexcache_cli(dir, plex_url, "warn")
 }
 
 /// Runs a command, failing the test if it takes longer than `limit`.
@@ -162,13 +156,7 @@ async fn a_database_of_another_program_is_refused_and_left_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigterm_mid_sync_shows_as_cancelled_not_as_an_error() {
-    let plex = spawn_plex(3_000, 32).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = plexcache(dir.path(), &plex.url())
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (plex, dir) = synced_by_cli(3_000, 32).await;
     plex.set_faults(Faults {
         item_latency_us: 2_000,
         ..Faults::default()

@@ -10,7 +10,7 @@ use plexcache::emulator::Mutation;
 use plexcache::store::{Filter, Sort, SortField, Store, TrackRow};
 use serde_json::json;
 
-use crate::helpers::{Cache, TOKEN, TestApp, spawn_plex};
+use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn filter(pairs: &[(&str, &str)]) -> Filter {
     Filter::from_pairs(pairs.iter().copied()).unwrap()
@@ -313,12 +313,7 @@ async fn times_out_of_the_shown_range_match_no_added_since_and_sort_as_missing()
 // ------------------------------------------------------------ CLI output
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexcache"));
-    cmd.env("PLEXCACHE_DATA_DIR", dir)
-        .env("PLEX_URL", plex_url)
-        .env("PLEX_TOKEN", TOKEN)
-        .stdin(Stdio::null());
-    cmd
+    plexcache_cli(dir, plex_url, "info")
 }
 
 const FORMULA: &str = "=cmd|' /C calc'!A0";
@@ -417,13 +412,7 @@ async fn csv_and_table_output_cannot_run_formulas_or_terminal_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_output_pipe_ends_the_command_quietly() {
-    let plex = spawn_plex(3_000, 37).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = plexcache(dir.path(), &plex.url())
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (plex, dir) = synced_by_cli(3_000, 37).await;
     for format in [None, Some("--csv"), Some("--json")] {
         let mut child = plexcache(dir.path(), &plex.url())
             .args(["tracks", "--include-live", "--limit", "100000"])
