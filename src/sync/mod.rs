@@ -355,9 +355,11 @@ impl SyncEngine {
         match state.machine_identifier.as_deref() {
             Some(old) if old != server.machine_identifier => {
                 tracing::warn!(old, new = %server.machine_identifier, "Plex server changed; the old library is dropped");
-                self.progress.mark_server_changed();
+                // Dropped first, published second: a status that says the
+                // server changed must never count the old library's tracks.
                 self.store
                     .forget_server(&server.machine_identifier, &server.name)?;
+                self.progress.mark_server_changed();
             }
             _ => self.progress.set_blocking(state.track_count == 0),
         }
