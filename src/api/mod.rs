@@ -41,6 +41,13 @@ pub use listen::{
 };
 pub use memory::limit_arenas;
 
+/// A read of the sync state from the file, and what it was read under.
+struct StateRead {
+    stamp: ChangeStamp,
+    syncs: (u64, bool),
+    at: Instant,
+}
+
 /// Longest a status answer trusts an unchanged [`ChangeStamp`].
 const STATE_REUSE: Duration = Duration::from_secs(1);
 
@@ -66,8 +73,9 @@ pub struct AppState {
     pub loopback_only: Arc<AtomicBool>,
     /// Held by a settings change from its check to the swap.
     pub settings_write: Arc<tokio::sync::Mutex<()>>,
-    /// The cache files' stamp when `state` was last read from them, and when.
-    state_read: Arc<std::sync::Mutex<Option<(ChangeStamp, Instant)>>>,
+    /// When `state` was last read from the file: the files' stamp, this
+    /// process's sync activity and the time.
+    state_read: Arc<std::sync::Mutex<Option<StateRead>>>,
     /// Wrong-password counts and the in-flight bound.
     guards: Arc<guard::Guards>,
 }
@@ -122,13 +130,24 @@ impl AppState {
     /// or the last read is older than [`STATE_REUSE`], so status stays cheap
     /// under load. The last known state if it cannot be read.
     pub async fn current_sync_state(&self) -> SyncState {
-        let stamp = self.store().change_stamp();
-        let reusable = self
-            .state_read
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|(seen, at)| *seen == stamp && at.elapsed() < STATE_REUSE);
+        let now = StateRead {
+            stamp: self.store().change_stamp(),
+            syncs: self.engine.progress().activity(),
+            at: Instant::now(),
+        };
+        // While this process syncs (or began one since), the file is read
+        // every time: its own commits must show at once, whatever the stamp.
+        let reusable = !now.syncs.1
+            && self
+                .state_read
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|seen| {
+                    seen.stamp == now.stamp
+                        && seen.syncs == now.syncs
+                        && seen.at.elapsed() < STATE_REUSE
+                });
         if reusable {
             return self.sync_state();
         }
@@ -138,7 +157,7 @@ impl AppState {
                 *self
                     .state_read
                     .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some((stamp, Instant::now()));
+                    .unwrap_or_else(PoisonError::into_inner) = Some(now);
                 fresh
             }
             Err(_) => self.sync_state(),

@@ -63,6 +63,8 @@ struct Running {
 #[derive(Debug, Default)]
 struct Inner {
     running: Option<Running>,
+    /// Syncs begun so far in this process.
+    begun: u64,
 }
 
 /// Shared progress; cloning shares the same state.
@@ -87,6 +89,7 @@ impl Progress {
         if inner.running.is_some() {
             return false;
         }
+        inner.begun += 1;
         inner.running = Some(Running {
             phase: Phase::Connecting,
             phase_started: Instant::now(),
@@ -151,6 +154,14 @@ impl Progress {
         if let Some(r) = self.lock().running.as_mut() {
             r.blocking = blocking;
         }
+    }
+
+    /// This process's syncs: how many have begun, and whether one runs now.
+    /// Equal answers at two moments mean no sync of this process wrote in
+    /// between.
+    pub fn activity(&self) -> (u64, bool) {
+        let inner = self.lock();
+        (inner.begun, inner.running.is_some())
     }
 
     pub fn is_running(&self) -> bool {
