@@ -8,7 +8,7 @@ use std::time::Duration;
 use plexcache::emulator::{Faults, Mutation};
 use serde_json::json;
 
-use crate::helpers::{TOKEN, TestApp, settings, spawn_plex};
+use crate::helpers::{TestApp, settings, spawn_plex};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_a_sync_answers_200_and_progress_totals_are_integers() {
@@ -58,17 +58,8 @@ async fn status_follows_a_sync_another_process_committed() {
     let app = TestApp::spawn(&plex).await;
     let before = app.wait_idle().await["track_count"].as_u64().unwrap();
     plex.mutate(Mutation::Add { count: 9 }).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plexcache"))
-        .env("PLEXCACHE_DATA_DIR", app.dir.path())
-        .env("PLEX_URL", plex.url())
-        .env("PLEX_TOKEN", TOKEN)
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::helpers::succeeds(
+        crate::helpers::plexcache_cli(app.dir.path(), &plex.url(), "warn").arg("sync"),
     );
     let (_, page) = app
         .get_json("/api/library/tracks?exclude_live=false&limit=1")

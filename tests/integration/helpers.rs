@@ -32,16 +32,20 @@ pub fn plexcache_cli(dir: &std::path::Path, plex_url: &str, log: &str) -> std::p
 pub async fn synced_by_cli(tracks: usize, seed: u64) -> (EmulatorHandle, tempfile::TempDir) {
     let plex = spawn_plex(tracks, seed).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = plexcache_cli(dir.path(), &plex.url(), "warn")
-        .arg("sync")
-        .output()
-        .unwrap();
+    succeeds(plexcache_cli(dir.path(), &plex.url(), "warn").arg("sync"));
+    (plex, dir)
+}
+
+/// Runs a command to its end, failing the test (with its stderr) unless it
+/// succeeded.
+pub fn succeeds(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (plex, dir)
+    out
 }
 
 pub async fn spawn_plex(tracks: usize, seed: u64) -> EmulatorHandle {
