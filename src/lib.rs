@@ -5,12 +5,9 @@
 //! [`cli`] wires the parts into subcommands.
 
 pub mod api;
-pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod emulator;
 pub mod plex;
-pub mod soak;
 pub mod store;
 pub mod sync;
 pub mod web;

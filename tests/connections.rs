@@ -7,7 +7,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use plexcache::emulator::{self, EmulatorConfig, EmulatorHandle, Library};
+use plexcache_emulator::{self as emulator, EmulatorConfig, EmulatorHandle, Library};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};

@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use plexcache::config::{Overrides, Secret, Settings, parse_file_settings, validate_plex_url};
-use plexcache::emulator::{self, EmulatorConfig, Library, Mutation, SectionKind};
 use plexcache::plex::wire::{
     Envelope, ItemContainer, SectionContainer, ServerContainer, WireDirectory, WirePlaylist,
     WireTrack,
@@ -25,6 +24,7 @@ use plexcache::plex::{Parent, Track};
 use plexcache::store::filter::{FILTER_PARAMS, FilterBody, MAX_LIMIT, parse_count, parse_time};
 use plexcache::store::{Filter, FilterError, Sort, Store, StoreError};
 use plexcache::sync::SyncEngine;
+use plexcache_emulator::{self as emulator, EmulatorConfig, Library, Mutation, SectionKind};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};

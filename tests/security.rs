@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use plexcache::emulator::{
-    self, EmulatorConfig, EmulatorHandle, Faults, Library, PageFault, PageFaultKind, Shift,
+use plexcache_emulator::{
+    self as emulator, EmulatorConfig, EmulatorHandle, Faults, Library, PageFault, PageFaultKind,
+    Shift,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};

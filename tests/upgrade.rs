@@ -13,9 +13,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use plexcache::config::{Overrides, Secret, Settings};
-use plexcache::emulator::{self, EmulatorConfig, Library, Mutation};
 use plexcache::store::{Filter, Sort, Store, StoreError};
 use plexcache::sync::SyncEngine;
+use plexcache_emulator::{self as emulator, EmulatorConfig, Library, Mutation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::config::{DEFAULT_LISTEN, Overrides, Secret, Settings};
-use crate::emulator::{self, EmulatorConfig, Faults, Library};
+use plexcache_emulator::{self as emulator, EmulatorConfig, Faults, Library};
 
 const DEMO_TOKEN: &str = "plexcache-demo-token";
 

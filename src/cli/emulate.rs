@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::emulator::{
-    self, DEFAULT_MAX_URL_LEN, EmulatorConfig, Faults, Library, PageFault, PageFaultKind, Shift,
+use plexcache_emulator::{
+    self as emulator, self, DEFAULT_MAX_URL_LEN, EmulatorConfig, Faults, Library, PageFault,
+    PageFaultKind, Shift,
 };
 
 #[derive(Debug, clap::Args)]

@@ -1,12 +1,10 @@
 //! Command line: one file per subcommand, each a clap type with a `run`
 //! method. Owns argument parsing, logging set-up and exit codes.
 
-mod bench;
 mod common;
 mod demo;
 mod emulate;
 mod serve;
-mod soak;
 mod status;
 mod sync;
 mod tracks;
@@ -42,10 +40,6 @@ enum Command {
     Emulate(emulate::EmulateArgs),
     /// Run the emulator and the server together on a generated library.
     Demo(demo::DemoArgs),
-    /// Measure sync and query speed against the performance budgets.
-    Bench(bench::BenchArgs),
-    /// Run the server under faults and load for a while and check it held up.
-    Soak(soak::SoakArgs),
 }
 
 /// Entry point of the binary.
@@ -70,8 +64,6 @@ pub fn main() -> ExitCode {
             Command::Tracks(args) => args.run().await,
             Command::Emulate(args) => args.run().await,
             Command::Demo(args) => args.run().await,
-            Command::Bench(args) => args.run().await,
-            Command::Soak(args) => args.run().await,
         }
     });
     match result {

@@ -109,7 +109,7 @@ async fn fifty_concurrent_sync_requests_start_exactly_one() {
     let plex = spawn_plex(3_000, 8).await;
     let app = TestApp::spawn(&plex).await;
     app.wait_idle().await;
-    plex.set_faults(plexcache::emulator::Faults {
+    plex.set_faults(plexcache_emulator::Faults {
         latency_ms: 20,
         ..Default::default()
     });
@@ -130,7 +130,7 @@ async fn readers_see_the_old_or_the_new_library_never_a_mix() {
     let plex = spawn_plex(20_000, 8).await;
     let app = TestApp::spawn(&plex).await;
     let old = app.wait_idle().await["track_count"].as_u64().unwrap();
-    plex.mutate(plexcache::emulator::Mutation::Add { count: 777 })
+    plex.mutate(plexcache_emulator::Mutation::Add { count: 777 })
         .unwrap();
     let (code, _) = app.post_json("/api/library/sync", &json!({})).await;
     assert_eq!(code, 200);

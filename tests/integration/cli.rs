@@ -4,8 +4,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use plexcache::emulator::{Faults, Mutation};
 use plexcache::store::{Filter, Store};
+use plexcache_emulator::{Faults, Mutation};
 
 use crate::helpers::{TOKEN, plexcache_cli, spawn_plex, synced_by_cli};
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use plexcache::emulator::{Faults, Mutation};
+use plexcache_emulator::{Faults, Mutation};
 use serde_json::json;
 
 use crate::helpers::{TestApp, settings, spawn_plex};

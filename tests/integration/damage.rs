@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use plexcache::api::{AppState, Server};
 use plexcache::config::Settings;
-use plexcache::emulator::EmulatorHandle;
 use plexcache::store::{Filter, Store};
+use plexcache_emulator::EmulatorHandle;
 use serde_json::json;
 
 use crate::helpers::{Cache, TestApp, settings, spawn_plex};
@@ -208,7 +208,7 @@ async fn a_full_disk_still_serves_the_cache_read_only() {
     // A sync failing on the full disk shows in status and history, even
     // though the file cannot record it.
     let (store, _) = Store::open(&s.database_path()).unwrap();
-    plex.mutate(plexcache::emulator::Mutation::Add { count: 20_000 })
+    plex.mutate(plexcache_emulator::Mutation::Add { count: 20_000 })
         .unwrap();
     disk.fill("filler-1");
     let engine = plexcache::sync::SyncEngine::new(

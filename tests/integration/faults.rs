@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use plexcache::emulator::{EmulatorHandle, Faults, PageFault, PageFaultKind, Shift};
 use plexcache::plex::PlexError;
 use plexcache::store::{Filter, Store, StoreError, StoreOptions};
 use plexcache::sync::SyncError;
+use plexcache_emulator::{EmulatorHandle, Faults, PageFault, PageFaultKind, Shift};
 
 use crate::helpers::{Cache, assert_cache_matches, settings, spawn_plex};
 
@@ -30,7 +30,7 @@ fn page_fault(kind: PageFaultKind, after: u32, times: u32) -> Faults {
 fn assert_kept(
     cache: &Cache,
     plex: &EmulatorHandle,
-    before: &plexcache::emulator::Library,
+    before: &plexcache_emulator::Library,
     kind: &str,
 ) {
     assert_cache_matches(cache, before);
@@ -233,7 +233,7 @@ async fn a_full_disk_fails_clearly_and_keeps_the_old_library() {
     cache.sync().await.unwrap();
     drop(cache);
     let before = plex.library();
-    plex.mutate(plexcache::emulator::Mutation::Add { count: 3_000 })
+    plex.mutate(plexcache_emulator::Mutation::Add { count: 3_000 })
         .unwrap();
     let pages: u32 = {
         let (store, _) = Store::open(&s.database_path()).unwrap();

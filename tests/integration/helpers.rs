@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use plexcache::api::{AppState, Server};
 use plexcache::config::{Overrides, Secret, Settings};
-use plexcache::emulator::{self, EmulatorConfig, EmulatorHandle, Faults, Library, SectionKind};
 use plexcache::store::{Filter, Sort, Store, TrackRow};
 use plexcache::sync::{SyncEngine, SyncError, SyncReport};
+use plexcache_emulator::{
+    self as emulator, EmulatorConfig, EmulatorHandle, Faults, Library, SectionKind,
+};
 use tokio_util::sync::CancellationToken;
 
 pub const TOKEN: &str = "test-token-5f1c9a";

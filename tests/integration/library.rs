@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use plexcache::emulator::{Library, Mutation};
 use plexcache::store::{Filter, FilterError, Sort, SortField, StoreError};
+use plexcache_emulator::{Library, Mutation};
 
 use crate::helpers::{Cache, Expected, assert_cache_matches, expected_library, spawn_plex};
 

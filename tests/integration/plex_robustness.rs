@@ -13,10 +13,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plexcache::config::{Overrides, Secret, Settings};
-use plexcache::emulator::{EmulatorHandle, Faults, Library};
 use plexcache::plex::{ClientOptions, ListingOrder, PlexClient, PlexError};
 use plexcache::store::Filter;
 use plexcache::sync::SyncError;
+use plexcache_emulator::{EmulatorHandle, Faults, Library};
 
 use crate::helpers::{Cache, TOKEN, assert_cache_matches, spawn_plex_with};
 

@@ -5,8 +5,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use plexcache::emulator::Faults;
 use plexcache::store::{Store, StoreError};
+use plexcache_emulator::Faults;
 use serde_json::json;
 
 use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use plexcache::emulator::Mutation;
 use plexcache::store::{Filter, Sort, SortField, Store, TrackRow};
+use plexcache_emulator::Mutation;
 use serde_json::json;
 
 use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use plexcache::config::{Overrides, Secret, Settings};
-use plexcache::emulator::{self, EmulatorConfig, EmulatorHandle, Library};
+use plexcache_emulator::{self as emulator, EmulatorConfig, EmulatorHandle, Library};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};

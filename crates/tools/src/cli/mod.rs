@@ -1,0 +1,90 @@
+//! The `plexcache-tools` command line: `bench` and `soak`, one file each.
+
+mod bench;
+mod soak;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plexcache-tools",
+    version,
+    about = "plexcache's benchmark and soak"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure sync and query speed against the performance budgets.
+    Bench(bench::BenchArgs),
+    /// Run the server under faults and load for a while and check it held up.
+    Soak(soak::SoakArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Bench(args) => args.run().await,
+            Command::Soak(args) => args.run().await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", plexcache::cli::error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `plexcache` binary the tools start as server children:
+/// `PLEXCACHE_BIN` when set, else the one cargo built into the same target
+/// directory (next to this binary, or one folder up for a test binary).
+pub fn plexcache_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("PLEXCACHE_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let name = format!("plexcache{}", std::env::consts::EXE_SUFFIX);
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join(&name))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| {
+            format!(
+                "no plexcache binary near {} (build the workspace: \
+                 cargo build --release --workspace, or set PLEXCACHE_BIN)",
+                exe.display()
+            )
+        })
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
