@@ -271,7 +271,8 @@ fn file_holds(path: &Path, needle: &str) -> bool {
 const GETS: &[&str] = &[
     "/",
     "/index.html",
-    "/app.js",
+    "/js/main.js",
+    "/js/format.js",
     "/style.css",
     "/icon.svg",
     "/api/health",
@@ -825,7 +826,7 @@ async fn static_files_refuse_path_traversal_in_every_encoding() {
         assert!(!body.windows(6).any(|w| w == b"root:x"), "{raw:?}");
     }
     // The real files are still there.
-    for target in ["/", "/index.html", "/app.js", "/style.css", "/icon.svg"] {
+    for target in ["/", "/index.html", "/js/main.js", "/style.css", "/icon.svg"] {
         assert_eq!(raw_get(&served.addr, target).await.0, 200, "{target}");
     }
     served.stop().await;
@@ -852,7 +853,7 @@ async fn every_answer_sends_a_strict_csp_and_nosniff() {
     let requests = [
         http.get(format!("{}/", served.base)),
         http.get(format!("{}/index.html", served.base)),
-        http.get(format!("{}/app.js", served.base)),
+        http.get(format!("{}/js/main.js", served.base)),
         http.get(format!("{}/style.css", served.base)),
         http.get(format!("{}/icon.svg", served.base)),
         http.get(format!("{}/api/library/status", served.base)),

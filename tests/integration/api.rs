@@ -299,7 +299,7 @@ async fn the_password_guards_page_and_api() {
     let mut s = settings(dir.path(), &plex);
     s.password = Some(plexcache::config::Secret::new("letmein"));
     let app = TestApp::spawn_with(dir, s).await;
-    for path in ["/", "/app.js", "/api/library/status", "/api/settings"] {
+    for path in ["/", "/js/main.js", "/api/library/status", "/api/settings"] {
         assert_eq!(app.get(path).await.status().as_u16(), 401, "{path}");
     }
     assert_eq!(app.get("/api/health").await.status().as_u16(), 200);
