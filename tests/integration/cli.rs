@@ -7,6 +7,8 @@ use std::time::Duration;
 use plexcache::store::{Filter, Store};
 use plexcache_emulator::{Faults, Mutation};
 
+use plexcache_harness::ServeChild;
+
 use crate::helpers::{TOKEN, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
@@ -151,19 +153,11 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
         item_latency_us: 2_000,
         ..Faults::default()
     });
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = plexcache(dir.path(), &plex.url())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut command = plexcache(dir.path(), &plex.url());
+    command.stderr(Stdio::null());
+    let mut child = ServeChild::start(command).await.unwrap();
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = child.url.clone();
     let mut started = false;
     for _ in 0..500 {
         if let Ok(r) = http.post(format!("{base}/api/library/sync")).send().await {
@@ -182,23 +176,10 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let stopping = std::time::Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut exited = None;
-    for _ in 0..1_000 {
-        if let Some(status) = child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let status = exited.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("serve did not stop within 10 s of SIGTERM");
-    });
+    let status = child
+        .stop(Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("serve did not stop within 10 s of SIGTERM"));
     assert!(status.success(), "clean exit: {status:?}");
     assert!(
         stopping.elapsed() < Duration::from_secs(5),

@@ -10,8 +10,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
-use super::child::{file_size, plexcache_command, run_measured};
-use super::serve::tail;
+use plexcache_harness::process::{command, log_to, point_at, run_measured, tail};
 
 /// A sync that takes longer than this is killed and reported as failed.
 const SYNC_DEADLINE: Duration = Duration::from_secs(30 * 60);
@@ -80,6 +79,32 @@ pub fn sync_once(
         db_bytes: file_size(&db),
         wal_bytes: file_size(&data_dir.join("library_cache.db-wal")),
     })
+}
+
+/// `exe` pointed at `plex_url`, keeping its cache in `data_dir`, its
+/// output in files in `log_dir` and its sync and store steps in the debug
+/// log the phases are read from.
+pub fn plexcache_command(
+    exe: &Path,
+    data_dir: &Path,
+    plex_url: &str,
+    token: &str,
+    log_dir: &Path,
+    name: &str,
+) -> std::io::Result<std::process::Command> {
+    let mut plexcache = command(exe);
+    point_at(&mut plexcache, data_dir, plex_url, token);
+    plexcache.env(
+        "RUST_LOG",
+        "info,plexcache::sync=debug,plexcache::store=debug",
+    );
+    log_to(&mut plexcache, log_dir, name)?;
+    Ok(plexcache)
+}
+
+/// Size of a file, 0 when missing.
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 static SUMMARY: LazyLock<Option<Regex>> =
