@@ -7,12 +7,25 @@ use std::time::Duration;
 use plexcache::store::{Filter, Store};
 use plexcache_emulator::{Faults, Mutation};
 
-use plexcache_harness::ServeChild;
+use plexcache_harness::{ServeChild, wait_until_served};
 
 use crate::helpers::{TOKEN, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
     plexcache_cli(dir, plex_url, "trace")
+}
+
+/// Every track, live ones included.
+fn everything() -> Filter {
+    Filter {
+        exclude_live: false,
+        ..Filter::default()
+    }
+}
+
+/// The cache the command line keeps in `dir`.
+fn open_cache(dir: &std::path::Path) -> Store {
+    Store::open(&dir.join("library_cache.db")).unwrap().0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,14 +90,8 @@ async fn a_failed_sync_exits_non_zero_with_the_cause() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
     let (plex, dir) = synced_by_cli(3_000, 14).await;
-    let everything = Filter {
-        exclude_live: false,
-        ..Filter::default()
-    };
-    let before = {
-        let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
-        store.count(&everything).unwrap()
-    };
+    let everything = everything();
+    let before = open_cache(dir.path()).count(&everything).unwrap();
     plex.mutate(Mutation::Add { count: 50 }).unwrap();
     plex.set_faults(Faults {
         item_latency_us: 500,
@@ -97,15 +104,10 @@ async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
         .spawn()
         .unwrap();
     // Kill it once it is well into the tracks.
-    for _ in 0..400 {
-        if plex.stats().items_served > served_before + 1_500 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_served(&plex, served_before, 1_500, Duration::from_secs(4)).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
+    let store = open_cache(dir.path());
     assert_eq!(
         store.count(&everything).unwrap(),
         before,
@@ -140,14 +142,8 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
             .status
             .success()
     );
-    let everything = Filter {
-        exclude_live: false,
-        ..Filter::default()
-    };
-    let before = {
-        let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
-        store.count(&everything).unwrap()
-    };
+    let everything = everything();
+    let before = open_cache(dir.path()).count(&everything).unwrap();
     plex.mutate(Mutation::Add { count: 25 }).unwrap();
     plex.set_faults(Faults {
         item_latency_us: 2_000,
@@ -169,12 +165,7 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
     assert!(started, "the server answered");
     // Let the sync get going, then stop the server.
     let served = plex.stats().items_served;
-    for _ in 0..300 {
-        if plex.stats().items_served > served + 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_served(&plex, served, 200, Duration::from_secs(3)).await;
     let stopping = std::time::Instant::now();
     let status = child
         .stop(Duration::from_secs(10))
@@ -186,7 +177,7 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
         "prompt: {:?}",
         stopping.elapsed()
     );
-    let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
+    let store = open_cache(dir.path());
     assert_eq!(
         store.count(&everything).unwrap(),
         before,

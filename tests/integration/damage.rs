@@ -12,7 +12,7 @@ use plexcache_emulator::EmulatorHandle;
 use plexcache_harness::{ApiClient, InProcess};
 use serde_json::json;
 
-use crate::helpers::{Cache, TestApp, plexcache, settings, spawn_plex};
+use crate::helpers::{Cache, TestApp, plexcache, settings, spawn_plex, succeeds};
 
 fn everything() -> Filter {
     Filter {
@@ -211,16 +211,11 @@ async fn a_full_disk_still_serves_the_cache_read_only() {
 
     let (store, _) = Store::open(&s.database_path()).expect("a full disk still opens");
     assert_served_read_only(store, s.clone(), count, "disk_full").await;
-    let out = plexcache()
-        .env("PLEXCACHE_DATA_DIR", &data)
-        .args(["tracks", "--count", "--include-live"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(plexcache().env("PLEXCACHE_DATA_DIR", &data).args([
+        "tracks",
+        "--count",
+        "--include-live",
+    ]));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         count.to_string()
@@ -238,15 +233,10 @@ async fn a_read_only_data_directory_still_serves_the_cache() {
     };
     let (store, _) = Store::open(&s.database_path()).expect("a read-only directory still opens");
     assert_served_read_only(store, s.clone(), count, "read_only").await;
-    let out = plexcache()
-        .env("PLEXCACHE_DATA_DIR", dir.path())
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        plexcache()
+            .env("PLEXCACHE_DATA_DIR", dir.path())
+            .args(["status", "--json"]),
     );
 }
 

@@ -9,7 +9,7 @@ use plexcache::store::{Store, StoreError};
 use plexcache_emulator::Faults;
 use serde_json::json;
 
-use plexcache_harness::ServeChild;
+use plexcache_harness::{ServeChild, wait_until_served};
 
 use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};
 
@@ -161,12 +161,7 @@ async fn a_sigterm_mid_sync_shows_as_cancelled_not_as_an_error() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..1_000 {
-        if plex.stats().items_served > served + 1_000 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_served(&plex, served, 1_000, Duration::from_secs(10)).await;
     // SAFETY: signals a child process this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let status = child.wait().unwrap();

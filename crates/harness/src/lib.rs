@@ -25,5 +25,7 @@ pub use app::{InProcess, TestApp};
 pub use cache::{Cache, assert_cache_matches, default_settings, test_settings};
 pub use client::{ApiClient, raw_get};
 pub use library::{Expected, as_expected, expected_library, music_titles, music_tracks};
-pub use plex::{PAGE_FAULT_KINDS, TOKEN, page_fault, spawn_plex, start_emulator};
+pub use plex::{
+    PAGE_FAULT_KINDS, TOKEN, page_fault, spawn_plex, start_emulator, wait_until_served,
+};
 pub use serve::ServeChild;

@@ -1,6 +1,8 @@
 //! The Plex emulator on a loopback port the system picks, and the fault
 //! kinds it can inject.
 
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
 use plexcache_emulator::{
     self as emulator, EmulatorConfig, EmulatorHandle, Faults, Library, PageFault, PageFaultKind,
@@ -42,4 +44,24 @@ pub fn page_fault(kind: PageFaultKind, after: u32, times: u32) -> Faults {
         page_fault: Some(PageFault { kind, after, times }),
         ..Faults::default()
     }
+}
+
+/// Waits until `plex` has served more than `items` listed items beyond
+/// `from` (a reading of `plex.stats().items_served`), polling every 10 ms
+/// for at most `within`: a sync is then well under way. True when it got
+/// there in time.
+pub async fn wait_until_served(
+    plex: &EmulatorHandle,
+    from: u64,
+    items: u64,
+    within: Duration,
+) -> bool {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if plex.stats().items_served > from + items {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
 }

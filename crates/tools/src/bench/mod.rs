@@ -411,15 +411,9 @@ impl Bench {
         log_dir: &Path,
         name: &str,
     ) -> anyhow::Result<SyncRun> {
-        let exe = self.config.exe.clone();
-        let data_dir = data_dir.to_path_buf();
-        let log_dir = log_dir.to_path_buf();
-        let url = plex.handle.url();
+        let target = self.target(plex, data_dir, log_dir);
         let name = name.to_owned();
-        tokio::task::spawn_blocking(move || {
-            sync_once(&exe, &data_dir, &url, TOKEN, &log_dir, &name)
-        })
-        .await?
+        tokio::task::spawn_blocking(move || sync_once(&target, &name)).await?
     }
 
     fn sync_cases(&mut self, n: usize, runs: &[SyncRun]) {
@@ -788,6 +782,17 @@ impl Bench {
         Ok(())
     }
 
+    /// A `plexcache` child of this run against `plex`.
+    fn target(&self, plex: &Plex, data_dir: &Path, log_dir: &Path) -> ServeTarget {
+        ServeTarget {
+            exe: self.config.exe.clone(),
+            data_dir: data_dir.to_path_buf(),
+            plex_url: plex.handle.url(),
+            token: TOKEN.to_owned(),
+            log_dir: log_dir.to_path_buf(),
+        }
+    }
+
     async fn startup_case(
         &mut self,
         plex: &Plex,
@@ -796,15 +801,7 @@ impl Bench {
     ) -> anyhow::Result<()> {
         let log_dir = self.root.path().join("serve-logs");
         std::fs::create_dir_all(&log_dir)?;
-        let exe = self.config.exe.clone();
-        let url = plex.handle.url();
-        let target = ServeTarget {
-            exe: &exe,
-            data_dir,
-            plex_url: &url,
-            token: TOKEN,
-            log_dir: &log_dir,
-        };
+        let target = self.target(plex, data_dir, &log_dir);
         // One untimed start warms the page cache, as on a machine that
         // has run plexcache before.
         serve::stop(target.start("serve-warm").await?).await;
@@ -835,15 +832,7 @@ impl Bench {
     async fn load_case(&mut self, plex: &Plex, data_dir: &Path) -> anyhow::Result<()> {
         let log_dir = self.root.path().join("serve-logs");
         std::fs::create_dir_all(&log_dir)?;
-        let exe = self.config.exe.clone();
-        let url = plex.handle.url();
-        let target = ServeTarget {
-            exe: &exe,
-            data_dir,
-            plex_url: &url,
-            token: TOKEN,
-            log_dir: &log_dir,
-        };
+        let target = self.target(plex, data_dir, &log_dir);
         let serving = target.start("serve-load").await?;
         let wrk = serve::find_wrk();
         let seconds = self.config.load_seconds();

@@ -14,16 +14,8 @@ use tokio::net::TcpStream;
 use plexcache_harness::process::tail;
 use plexcache_harness::{ServeChild, raw_get};
 
-use super::sync::plexcache_command;
-
 /// Where and how to start the server child.
-pub struct ServeTarget<'a> {
-    pub exe: &'a Path,
-    pub data_dir: &'a Path,
-    pub plex_url: &'a str,
-    pub token: &'a str,
-    pub log_dir: &'a Path,
-}
+pub use super::sync::Target as ServeTarget;
 
 const STATUS_PATH: &str = "/api/library/status";
 
@@ -35,19 +27,12 @@ pub struct Serving {
     pub ready_after: Duration,
 }
 
-impl ServeTarget<'_> {
+impl ServeTarget {
     /// Spawns `plexcache serve` on a port the system picks, reads the
     /// address it announces and polls the status endpoint every millisecond
     /// until it answers 200.
     pub async fn start(&self, name: &str) -> anyhow::Result<Serving> {
-        let command = plexcache_command(
-            self.exe,
-            self.data_dir,
-            self.plex_url,
-            self.token,
-            self.log_dir,
-            name,
-        )?;
+        let command = self.command(name)?;
         let started = Instant::now();
         let mut child = ServeChild::start(command).await.with_context(|| {
             format!(
