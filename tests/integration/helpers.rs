@@ -64,3 +64,14 @@ pub async fn emulator(config: EmulatorConfig) -> EmulatorHandle {
 pub fn settings(dir: &std::path::Path, plex: &EmulatorHandle) -> plexcache::config::Settings {
     plexcache_harness::test_settings(dir, &plex.url(), TOKEN).unwrap()
 }
+
+/// Serves `app`, a small fake server of a test's own, on a loopback port;
+/// answers its URL.
+pub async fn serve_router(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}

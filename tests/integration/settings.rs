@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TOKEN, TestApp, emulator, plexcache, spawn_plex};
+use crate::helpers::{TOKEN, TestApp, emulator, plexcache, serve_router, spawn_plex};
 
 /// A token that must never come back from anywhere.
 const URL_SECRET: &str = "url-secret-4b7e19";
@@ -37,14 +37,9 @@ async fn put_settings(app: &TestApp, body: &Value) -> (u16, Value) {
 /// An HTTP server of our own that answers every request with `status` and
 /// a JSON `body`.
 async fn answering_server(status: StatusCode, body: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .fallback(move || async move { (status, [("content-type", "application/json")], body) });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
+    serve_router(app).await
 }
 
 /// Accepts connections and never answers; counts them and hands them over.
