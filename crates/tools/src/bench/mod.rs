@@ -1020,8 +1020,7 @@ async fn run_during_sync(
                     error.unwrap_or_else(|| "none".into())
                 );
             }
-            let status = api.post("/api/library/sync").await?;
-            match status.as_u16() {
+            match api.post("/api/library/sync").await? {
                 200 => started += 1,
                 409 => {}
                 other => anyhow::bail!("POST /api/library/sync answered {other}"),
