@@ -7,10 +7,25 @@ use std::time::Duration;
 use plexcache::store::{Filter, Store};
 use plexcache_emulator::{Faults, Mutation};
 
+use plexcache_harness::{ServeChild, wait_until_served};
+
 use crate::helpers::{TOKEN, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
     plexcache_cli(dir, plex_url, "trace")
+}
+
+/// Every track, live ones included.
+fn everything() -> Filter {
+    Filter {
+        exclude_live: false,
+        ..Filter::default()
+    }
+}
+
+/// The cache the command line keeps in `dir`.
+fn open_cache(dir: &std::path::Path) -> Store {
+    Store::open(&dir.join("library_cache.db")).unwrap().0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,14 +90,8 @@ async fn a_failed_sync_exits_non_zero_with_the_cause() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
     let (plex, dir) = synced_by_cli(3_000, 14).await;
-    let everything = Filter {
-        exclude_live: false,
-        ..Filter::default()
-    };
-    let before = {
-        let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
-        store.count(&everything).unwrap()
-    };
+    let everything = everything();
+    let before = open_cache(dir.path()).count(&everything).unwrap();
     plex.mutate(Mutation::Add { count: 50 }).unwrap();
     plex.set_faults(Faults {
         item_latency_us: 500,
@@ -95,15 +104,10 @@ async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
         .spawn()
         .unwrap();
     // Kill it once it is well into the tracks.
-    for _ in 0..400 {
-        if plex.stats().items_served > served_before + 1_500 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_served(&plex, served_before, 1_500, Duration::from_secs(4)).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
+    let store = open_cache(dir.path());
     assert_eq!(
         store.count(&everything).unwrap(),
         before,
@@ -138,32 +142,18 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
             .status
             .success()
     );
-    let everything = Filter {
-        exclude_live: false,
-        ..Filter::default()
-    };
-    let before = {
-        let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
-        store.count(&everything).unwrap()
-    };
+    let everything = everything();
+    let before = open_cache(dir.path()).count(&everything).unwrap();
     plex.mutate(Mutation::Add { count: 25 }).unwrap();
     plex.set_faults(Faults {
         item_latency_us: 2_000,
         ..Faults::default()
     });
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = plexcache(dir.path(), &plex.url())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut command = plexcache(dir.path(), &plex.url());
+    command.stderr(Stdio::null());
+    let mut child = ServeChild::start(command).await.unwrap();
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = child.url.clone();
     let mut started = false;
     for _ in 0..500 {
         if let Ok(r) = http.post(format!("{base}/api/library/sync")).send().await {
@@ -175,37 +165,19 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
     assert!(started, "the server answered");
     // Let the sync get going, then stop the server.
     let served = plex.stats().items_served;
-    for _ in 0..300 {
-        if plex.stats().items_served > served + 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_served(&plex, served, 200, Duration::from_secs(3)).await;
     let stopping = std::time::Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut exited = None;
-    for _ in 0..1_000 {
-        if let Some(status) = child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let status = exited.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("serve did not stop within 10 s of SIGTERM");
-    });
+    let status = child
+        .stop(Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("serve did not stop within 10 s of SIGTERM"));
     assert!(status.success(), "clean exit: {status:?}");
     assert!(
         stopping.elapsed() < Duration::from_secs(5),
         "prompt: {:?}",
         stopping.elapsed()
     );
-    let (store, _) = Store::open(&dir.path().join("library_cache.db")).unwrap();
+    let store = open_cache(dir.path());
     assert_eq!(
         store.count(&everything).unwrap(),
         before,

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use plexcache::api::{AppState, Server};
 use plexcache::config::Settings;
 use plexcache::store::{Filter, Store};
 use plexcache_emulator::EmulatorHandle;
+use plexcache_harness::{ApiClient, InProcess};
 use serde_json::json;
 
-use crate::helpers::{Cache, TestApp, settings, spawn_plex};
+use crate::helpers::{Cache, TestApp, plexcache, settings, spawn_plex, succeeds};
 
 fn everything() -> Filter {
     Filter {
@@ -29,28 +29,6 @@ async fn synced_into(dir: &Path, plex: &EmulatorHandle) -> (Settings, u64) {
     let count = cache.store().count(&everything()).unwrap();
     drop(cache);
     (s, count)
-}
-
-/// An app over an already opened store (the helper's unwraps the open).
-async fn serve(store: Store, settings: Settings) -> (String, tokio::task::JoinHandle<()>) {
-    let state = AppState::new(store, settings).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = Server::from_listener(listener, state);
-    let url = format!("http://{}", server.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = server.run_until(std::future::pending()).await;
-    });
-    (url, task)
-}
-
-async fn get(url: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::get(url).await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or_default())
-}
-
-async fn post(url: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::Client::new().post(url).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or_default())
 }
 
 fn quick_check(path: &Path) -> String {
@@ -164,13 +142,14 @@ impl Drop for Immutable {
 async fn assert_served_read_only(store: Store, s: Settings, count: u64, kind: &str) {
     assert_eq!(store.read_only_reason().map(|r| r.kind), Some(kind));
     assert_eq!(store.count(&everything()).unwrap(), count);
-    let (url, task) = serve(store, s).await;
-    let (code, page) = get(&format!(
-        "{url}/api/library/tracks?exclude_live=false&limit=5"
-    ))
-    .await;
+    let app = InProcess::serve(store, s).await.unwrap();
+    let api = ApiClient::new(&app.url).unwrap();
+    let (code, page) = api
+        .get_json("/api/library/tracks?exclude_live=false&limit=5")
+        .await
+        .unwrap();
     assert_eq!((code, page["total"].as_u64()), (200, Some(count)), "{page}");
-    let (_, status) = get(&format!("{url}/api/library/status")).await;
+    let (_, status) = api.get_json("/api/library/status").await.unwrap();
     assert_eq!(status["error_kind"], kind, "{status}");
     assert!(
         status["error"]
@@ -178,7 +157,7 @@ async fn assert_served_read_only(store: Store, s: Settings, count: u64, kind: &s
             .is_some_and(|e| e.contains("syncs cannot run")),
         "{status}"
     );
-    let (code, started) = post(&format!("{url}/api/library/sync")).await;
+    let (code, started) = api.post("/api/library/sync").await.unwrap();
     assert_eq!(
         (
             code,
@@ -188,7 +167,8 @@ async fn assert_served_read_only(store: Store, s: Settings, count: u64, kind: &s
         (200, Some(false), Some(kind)),
         "{started}"
     );
-    task.abort();
+    drop(api);
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,16 +211,11 @@ async fn a_full_disk_still_serves_the_cache_read_only() {
 
     let (store, _) = Store::open(&s.database_path()).expect("a full disk still opens");
     assert_served_read_only(store, s.clone(), count, "disk_full").await;
-    let out = Command::new(env!("CARGO_BIN_EXE_plexcache"))
-        .env("PLEXCACHE_DATA_DIR", &data)
-        .args(["tracks", "--count", "--include-live"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(plexcache().env("PLEXCACHE_DATA_DIR", &data).args([
+        "tracks",
+        "--count",
+        "--include-live",
+    ]));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         count.to_string()
@@ -258,15 +233,10 @@ async fn a_read_only_data_directory_still_serves_the_cache() {
     };
     let (store, _) = Store::open(&s.database_path()).expect("a read-only directory still opens");
     assert_served_read_only(store, s.clone(), count, "read_only").await;
-    let out = Command::new(env!("CARGO_BIN_EXE_plexcache"))
-        .env("PLEXCACHE_DATA_DIR", dir.path())
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        plexcache()
+            .env("PLEXCACHE_DATA_DIR", dir.path())
+            .args(["status", "--json"]),
     );
 }
 

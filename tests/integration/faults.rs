@@ -7,7 +7,8 @@ use std::time::Duration;
 use plexcache::plex::PlexError;
 use plexcache::store::{Filter, Store, StoreError, StoreOptions};
 use plexcache::sync::SyncError;
-use plexcache_emulator::{EmulatorHandle, Faults, PageFault, PageFaultKind, Shift};
+use plexcache_emulator::{EmulatorHandle, Faults, PageFaultKind, Shift};
+use plexcache_harness::page_fault;
 
 use crate::helpers::{Cache, assert_cache_matches, settings, spawn_plex};
 
@@ -17,13 +18,6 @@ async fn synced(tracks: usize) -> (EmulatorHandle, Cache) {
     let cache = Cache::new(&plex);
     cache.sync().await.unwrap();
     (plex, cache)
-}
-
-fn page_fault(kind: PageFaultKind, after: u32, times: u32) -> Faults {
-    Faults {
-        page_fault: Some(PageFault { kind, after, times }),
-        ..Faults::default()
-    }
 }
 
 /// The sync failed, the old library is served unchanged and the error is recorded.

@@ -1,14 +1,25 @@
-//! Integration tests: the emulator over real HTTP on 127.0.0.1, a real
-//! SQLite file in a temporary directory, no mocks.
+//! Integration tests, one binary of modules: the emulator over real HTTP on
+//! 127.0.0.1, real SQLite files in temporary directories, `plexcache` as a
+//! real child process where a test needs one; no mocks. Set-up comes from
+//! the harness (`plexcache-harness`, through [`helpers`]).
+//!
+//! Run one module with `cargo test --release --test integration security::`.
+//! Every test isolates what it changes in the child processes it starts
+//! (`sh -c 'ulimit …'` or `umask`), never in this process, so all of them
+//! share this binary.
 
 mod api;
 mod cli;
+mod connections;
 mod contract;
 mod damage;
 mod faults;
+mod fuzz;
 mod helpers;
 mod library;
 mod plex_robustness;
 mod processes;
 mod query;
+mod security;
 mod settings;
+mod upgrade;

@@ -18,17 +18,7 @@ use plexcache::store::Filter;
 use plexcache::sync::SyncError;
 use plexcache_emulator::{EmulatorHandle, Faults, Library};
 
-use crate::helpers::{Cache, TOKEN, assert_cache_matches, spawn_plex_with};
-
-/// Serves `app` on a port of its own on 127.0.0.1; answers its URL.
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
-}
+use crate::helpers::{Cache, TOKEN, assert_cache_matches, serve_router as serve, spawn_plex_with};
 
 /// A cache pointed at `url`, with short timeouts and small pages.
 fn cache_for(url: &str, page_size: usize) -> Cache {

@@ -9,6 +9,8 @@ use plexcache::store::{Store, StoreError};
 use plexcache_emulator::Faults;
 use serde_json::json;
 
+use plexcache_harness::{ServeChild, wait_until_served};
+
 use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};
 
 fn plexcache(dir: &std::path::Path, plex_url: &str) -> Command {
@@ -86,21 +88,13 @@ async fn other_processes_work_while_serve_syncs() {
     assert!(!out.status.success());
     assert!(stderr.contains("already running"), "{stderr}");
 
-    let mut second = plexcache(dir, &plex.url())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let stdout = second.stdout.take().unwrap();
+    let mut command = plexcache(dir, &plex.url());
+    command.stderr(Stdio::null());
     let started = Instant::now();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    let answer = reqwest::get(format!("{url}/api/library/status")).await;
+    let mut second = ServeChild::start(command).await.unwrap();
+    let answer = reqwest::get(format!("{}/api/library/status", second.url)).await;
     let elapsed = started.elapsed();
-    let _ = second.kill();
-    let _ = second.wait();
+    second.stop(Duration::ZERO).await;
     let status: serde_json::Value = answer.unwrap().json().await.unwrap();
     assert!(elapsed < limit, "a second serve took {elapsed:?}");
     assert_eq!(status["track_count"].as_i64(), Some(before), "{status}");
@@ -167,12 +161,7 @@ async fn a_sigterm_mid_sync_shows_as_cancelled_not_as_an_error() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..1_000 {
-        if plex.stats().items_served > served + 1_000 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_served(&plex, served, 1_000, Duration::from_secs(10)).await;
     // SAFETY: signals a child process this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let status = child.wait().unwrap();

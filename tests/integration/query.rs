@@ -10,7 +10,7 @@ use plexcache::store::{Filter, Sort, SortField, Store, TrackRow};
 use plexcache_emulator::Mutation;
 use serde_json::json;
 
-use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, synced_by_cli};
+use crate::helpers::{Cache, TestApp, plexcache_cli, spawn_plex, succeeds, synced_by_cli};
 
 fn filter(pairs: &[(&str, &str)]) -> Filter {
     Filter::from_pairs(pairs.iter().copied()).unwrap()
@@ -350,15 +350,10 @@ async fn csv_and_table_output_cannot_run_formulas_or_terminal_codes() {
         .unwrap();
     assert!(out.status.success());
     let run = |args: &[&str]| {
-        let out = plexcache(dir.path(), &plex.url())
-            .args(["tracks", "--include-live", "--limit", "1000"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = succeeds(
+            plexcache(dir.path(), &plex.url())
+                .args(["tracks", "--include-live", "--limit", "1000"])
+                .args(args),
         );
         String::from_utf8(out.stdout).unwrap()
     };

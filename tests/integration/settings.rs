@@ -5,19 +5,18 @@
 //! change (or a save after a failed sync) syncs.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use plexcache::config::{Overrides, Secret, Settings};
-use plexcache_emulator::{self as emulator, EmulatorConfig, EmulatorHandle, Library};
+use plexcache_emulator::{EmulatorConfig, EmulatorHandle, Library};
+use plexcache_harness::default_settings;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TOKEN, TestApp, spawn_plex};
+use crate::helpers::{TOKEN, TestApp, emulator, plexcache, serve_router, spawn_plex};
 
 /// A token that must never come back from anywhere.
 const URL_SECRET: &str = "url-secret-4b7e19";
@@ -38,14 +37,9 @@ async fn put_settings(app: &TestApp, body: &Value) -> (u16, Value) {
 /// An HTTP server of our own that answers every request with `status` and
 /// a JSON `body`.
 async fn answering_server(status: StatusCode, body: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .fallback(move || async move { (status, [("content-type", "application/json")], body) });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
+    serve_router(app).await
 }
 
 /// Accepts connections and never answers; counts them and hands them over.
@@ -79,15 +73,7 @@ async fn closed_port_url() -> String {
 /// An app with plexcache's default timeout (30 s) and retries (2).
 async fn app_with_defaults(plex: &EmulatorHandle) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings::load(
-        dir.path(),
-        Overrides {
-            plex_url: Some(plex.url()),
-            plex_token: Some(Secret::new(TOKEN)),
-            ..Overrides::default()
-        },
-    )
-    .unwrap();
+    let settings = default_settings(dir.path(), &plex.url(), TOKEN).unwrap();
     TestApp::spawn_with(dir, settings).await
 }
 
@@ -139,12 +125,10 @@ async fn credentials_in_the_plex_url_are_refused_by_the_dialog_and_never_shown()
 async fn credentials_in_the_plex_url_are_refused_from_environment_flags_and_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = |url_env: Option<String>, args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexcache"));
+        let mut cmd = plexcache();
         cmd.env("PLEXCACHE_DATA_DIR", dir.path())
-            .env_remove("PLEX_URL")
             .env("PLEX_TOKEN", TOKEN)
             .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
             .args(args);
         if let Some(url) = url_env {
             cmd.env("PLEX_URL", url);
@@ -186,12 +170,9 @@ async fn a_readable_config_file_holding_the_token_is_made_private_with_a_warning
     let path = dir.path().join("config.toml");
     std::fs::write(&path, format!("plex_token = \"{URL_SECRET}\"\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_plexcache"))
+    let out = plexcache()
         .env("PLEXCACHE_DATA_DIR", dir.path())
-        .env_remove("PLEX_URL")
-        .env_remove("PLEX_TOKEN")
         .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
         .arg("status")
         .output()
         .unwrap();
@@ -386,11 +367,10 @@ async fn a_dropped_settings_request_stops_its_check() {
 }
 
 async fn spawn_other_plex(name: &str, id: &str) -> EmulatorHandle {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut config = EmulatorConfig::new(Library::generate(120, 99), TOKEN);
     config.friendly_name = name.to_owned();
     config.machine_identifier = id.to_owned();
-    emulator::start(listener, config).await.unwrap()
+    emulator(config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

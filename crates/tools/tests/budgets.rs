@@ -16,8 +16,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use plexcache::store::{Filter, QueryPlan, Sort, Store};
-use plexcache_emulator::{self as emulator, EmulatorConfig, Library};
-use plexcache_tools::bench::child::{ChildRun, plexcache_command, run_measured};
+use plexcache_emulator::{EmulatorConfig, Library};
+use plexcache_harness::process::{
+    ChildRun, command, log_to, plexcache_binary, point_at, run_measured,
+};
+use plexcache_harness::start_emulator;
 
 const TRACKS: usize = 20_000;
 const TOKEN: &str = "budget-check-token";
@@ -46,7 +49,7 @@ fn synced() -> &'static Synced {
 /// The binary under test: `PLEXCACHE_BIN` (the release build, as
 /// `scripts/test` sets it) or the one cargo built into this target directory.
 fn binary() -> PathBuf {
-    match plexcache_tools::cli::plexcache_binary() {
+    match plexcache_binary() {
         Ok(path) => path,
         Err(e) => panic!("{e:#}"),
     }
@@ -61,11 +64,15 @@ fn sync_once() -> anyhow::Result<Synced> {
         .enable_all()
         .build()?;
     let run = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let library = tokio::task::spawn_blocking(|| Library::generate(TRACKS, 11)).await?;
-        let plex = emulator::start(listener, EmulatorConfig::new(library, TOKEN)).await?;
-        let mut command =
-            plexcache_command(&binary(), &data_dir, &plex.url(), TOKEN, &log_dir, "sync")?;
+        let plex = start_emulator(EmulatorConfig::new(library, TOKEN)).await?;
+        let mut command = command(&binary());
+        point_at(&mut command, &data_dir, &plex.url(), TOKEN);
+        command.env(
+            "RUST_LOG",
+            "info,plexcache::sync=debug,plexcache::store=debug",
+        );
+        log_to(&mut command, &log_dir, "sync")?;
         command.arg("sync");
         // Killed well after the bound, so a hang fails the test with figures.
         let run = tokio::task::spawn_blocking(move || {

@@ -9,7 +9,6 @@
 //! server-side cost the budgets name) and over HTTP (end to end).
 //! BENCHMARKS.md describes every case and metric.
 
-pub mod child;
 mod queries;
 pub mod report;
 mod serve;
@@ -18,17 +17,16 @@ mod sync;
 pub mod workload;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio_util::sync::CancellationToken;
 
-use plexcache::api::{AppState, Server};
-use plexcache::config::{Overrides, Secret, Settings};
+use plexcache::api::AppState;
+use plexcache::config::{Overrides, Settings};
 use plexcache::store::Store;
-use plexcache_emulator::{self as emulator, EmulatorConfig, EmulatorHandle, Faults, Library};
+use plexcache_emulator::{EmulatorConfig, EmulatorHandle, Faults, Library};
+use plexcache_harness::{InProcess, default_settings, start_emulator};
 use queries::{Api, Timings, merge};
 use report::{Budget, Case, Pick, Report, SizeRow};
 use serve::ServeTarget;
@@ -363,15 +361,9 @@ impl Bench {
             .thread_name("emulator")
             .enable_all()
             .build()?;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
         let handle = runtime
-            .spawn(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                emulator::start(listener, EmulatorConfig::new(library, TOKEN)).await
-            })
-            .await?
-            .context("cannot start the emulator")?;
+            .spawn(start_emulator(EmulatorConfig::new(library, TOKEN)))
+            .await??;
         Ok(Plex {
             handle,
             _runtime: OwnRuntime(Some(runtime)),
@@ -419,15 +411,9 @@ impl Bench {
         log_dir: &Path,
         name: &str,
     ) -> anyhow::Result<SyncRun> {
-        let exe = self.config.exe.clone();
-        let data_dir = data_dir.to_path_buf();
-        let log_dir = log_dir.to_path_buf();
-        let url = plex.handle.url();
+        let target = self.target(plex, data_dir, log_dir);
         let name = name.to_owned();
-        tokio::task::spawn_blocking(move || {
-            sync_once(&exe, &data_dir, &url, TOKEN, &log_dir, &name)
-        })
-        .await?
+        tokio::task::spawn_blocking(move || sync_once(&target, &name)).await?
     }
 
     fn sync_cases(&mut self, n: usize, runs: &[SyncRun]) {
@@ -630,8 +616,8 @@ impl Bench {
             local_times.extend(times);
         }
         // Over HTTP, with the server in this process.
-        let server = InProcessServer::start(data_dir, &plex.handle.url()).await?;
-        let api = Api::new(format!("http://{}", server.addr))?;
+        let server = in_process_server(data_dir, &plex.handle.url()).await?;
+        let api = Api::new(server.url.clone())?;
         api.run(warm_up).await?;
         let mut http = Timings::new();
         let mut http_runs: Vec<Timings> = Vec::new();
@@ -687,7 +673,7 @@ impl Bench {
     /// The same HTTP mix idle and while the server syncs the library again.
     async fn during_sync_case(
         &mut self,
-        server: &InProcessServer,
+        server: &InProcess,
         api: &Api,
         store: &Store,
         vocabulary: &Vocabulary,
@@ -796,6 +782,17 @@ impl Bench {
         Ok(())
     }
 
+    /// A `plexcache` child of this run against `plex`.
+    fn target(&self, plex: &Plex, data_dir: &Path, log_dir: &Path) -> ServeTarget {
+        ServeTarget {
+            exe: self.config.exe.clone(),
+            data_dir: data_dir.to_path_buf(),
+            plex_url: plex.handle.url(),
+            token: TOKEN.to_owned(),
+            log_dir: log_dir.to_path_buf(),
+        }
+    }
+
     async fn startup_case(
         &mut self,
         plex: &Plex,
@@ -804,15 +801,7 @@ impl Bench {
     ) -> anyhow::Result<()> {
         let log_dir = self.root.path().join("serve-logs");
         std::fs::create_dir_all(&log_dir)?;
-        let exe = self.config.exe.clone();
-        let url = plex.handle.url();
-        let target = ServeTarget {
-            exe: &exe,
-            data_dir,
-            plex_url: &url,
-            token: TOKEN,
-            log_dir: &log_dir,
-        };
+        let target = self.target(plex, data_dir, &log_dir);
         // One untimed start warms the page cache, as on a machine that
         // has run plexcache before.
         serve::stop(target.start("serve-warm").await?).await;
@@ -843,15 +832,7 @@ impl Bench {
     async fn load_case(&mut self, plex: &Plex, data_dir: &Path) -> anyhow::Result<()> {
         let log_dir = self.root.path().join("serve-logs");
         std::fs::create_dir_all(&log_dir)?;
-        let exe = self.config.exe.clone();
-        let url = plex.handle.url();
-        let target = ServeTarget {
-            exe: &exe,
-            data_dir,
-            plex_url: &url,
-            token: TOKEN,
-            log_dir: &log_dir,
-        };
+        let target = self.target(plex, data_dir, &log_dir);
         let serving = target.start("serve-load").await?;
         let wrk = serve::find_wrk();
         let seconds = self.config.load_seconds();
@@ -1039,8 +1020,7 @@ async fn run_during_sync(
                     error.unwrap_or_else(|| "none".into())
                 );
             }
-            let status = api.post("/api/library/sync").await?;
-            match status.as_u16() {
+            match api.post("/api/library/sync").await? {
                 200 => started += 1,
                 409 => {}
                 other => anyhow::bail!("POST /api/library/sync answered {other}"),
@@ -1070,42 +1050,6 @@ async fn vocabulary(store: &Store) -> anyhow::Result<Vocabulary> {
 }
 
 /// The API server in this process, on a free port, pointed at the emulator.
-struct InProcessServer {
-    addr: SocketAddr,
-    state: AppState,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl InProcessServer {
-    async fn start(data_dir: &Path, plex_url: &str) -> anyhow::Result<InProcessServer> {
-        let settings = Settings::load(
-            data_dir,
-            Overrides {
-                plex_url: Some(plex_url.to_owned()),
-                plex_token: Some(Secret::new(TOKEN)),
-                ..Overrides::default()
-            },
-        )?;
-        let store = open_store(data_dir)?;
-        let state = AppState::new(store, settings)?;
-        let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
-        let server = Server::bind(listen, state).await?;
-        let addr = server.local_addr()?;
-        let state = server.state().clone();
-        let stop = CancellationToken::new();
-        let signal = stop.clone();
-        let task = tokio::spawn(server.run_until(async move { signal.cancelled().await }));
-        Ok(InProcessServer {
-            addr,
-            state,
-            stop,
-            task,
-        })
-    }
-
-    async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.task.await;
-    }
+async fn in_process_server(data_dir: &Path, plex_url: &str) -> anyhow::Result<InProcess> {
+    InProcess::start(default_settings(data_dir, plex_url, TOKEN)?).await
 }

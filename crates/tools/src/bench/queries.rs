@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::workload::{Kind, Query};
 use plexcache::store::Store;
+use plexcache_harness::ApiClient;
 
 /// Milliseconds per query, by kind.
 pub type Timings = BTreeMap<Kind, Vec<f64>>;
@@ -57,26 +58,28 @@ pub fn slowest(queries: &[Query], times: &[f64], kind: Kind, n: usize) -> Vec<St
         .collect()
 }
 
-/// An HTTP client for the API at `base` (`http://127.0.0.1:PORT`).
+/// The harness's client of the API at `base` (`http://127.0.0.1:PORT`),
+/// timing whole answers.
 #[derive(Clone)]
 pub struct Api {
-    client: reqwest::Client,
-    base: String,
+    client: ApiClient,
 }
 
 impl Api {
     pub fn new(base: String) -> anyhow::Result<Api> {
-        let client = reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
             .build()?;
-        Ok(Api { client, base })
+        Ok(Api {
+            client: ApiClient::with_http(&base, http)?,
+        })
     }
 
     /// Sends one query and reads the whole answer; milliseconds.
     pub async fn time(&self, query: &Query) -> anyhow::Result<f64> {
         let (method, path, body) = query.http();
         let started = Instant::now();
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        let mut request = self.client.request(method, &path);
         if let Some(body) = &body {
             request = request.json(body);
         }
@@ -103,13 +106,9 @@ impl Api {
         Ok(times)
     }
 
-    pub async fn post(&self, path: &str) -> anyhow::Result<reqwest::StatusCode> {
-        Ok(self
-            .client
-            .post(format!("{}{path}", self.base))
-            .send()
-            .await?
-            .status())
+    /// POST to `path`: the status code.
+    pub async fn post(&self, path: &str) -> anyhow::Result<u16> {
+        Ok(self.client.post(path).await?.0)
     }
 }
 

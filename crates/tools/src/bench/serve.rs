@@ -11,45 +11,43 @@ use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::child::{ServerChild, free_port, plexcache_command};
+use plexcache_harness::process::tail;
+use plexcache_harness::{ServeChild, raw_get};
 
 /// Where and how to start the server child.
-pub struct ServeTarget<'a> {
-    pub exe: &'a Path,
-    pub data_dir: &'a Path,
-    pub plex_url: &'a str,
-    pub token: &'a str,
-    pub log_dir: &'a Path,
-}
+pub use super::sync::Target as ServeTarget;
 
 const STATUS_PATH: &str = "/api/library/status";
 
 /// A running server child and its port.
 pub struct Serving {
-    pub child: ServerChild,
+    pub child: ServeChild,
     pub port: u16,
     /// Spawn to first 200 of the status endpoint.
     pub ready_after: Duration,
 }
 
-impl ServeTarget<'_> {
-    /// Spawns `plexcache serve` on a free port and polls the status
-    /// endpoint every millisecond until it answers 200.
+impl ServeTarget {
+    /// Spawns `plexcache serve` on a port the system picks, reads the
+    /// address it announces and polls the status endpoint every millisecond
+    /// until it answers 200.
     pub async fn start(&self, name: &str) -> anyhow::Result<Serving> {
-        let port = free_port()?;
-        let mut command = plexcache_command(
-            self.exe,
-            self.data_dir,
-            self.plex_url,
-            self.token,
-            self.log_dir,
-            name,
-        )?;
-        command.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        let command = self.command(name)?;
         let started = Instant::now();
-        let mut child = ServerChild::spawn(&mut command).context("cannot start plexcache serve")?;
+        let mut child = ServeChild::start(command).await.with_context(|| {
+            format!(
+                "cannot start plexcache serve: {}",
+                tail(&self.log_dir.join(format!("{name}.err")))
+            )
+        })?;
+        let port = child
+            .addr
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("plexcache serve announced {}", child.addr))?
+            .port();
         loop {
-            if let Ok(200) = status_code(port).await {
+            if let Some((200, _)) = raw_get(&child.addr, STATUS_PATH, Duration::from_secs(5)).await
+            {
                 return Ok(Serving {
                     child,
                     port,
@@ -70,43 +68,10 @@ impl ServeTarget<'_> {
     }
 }
 
-/// Stops a server child off the async threads.
+/// Stops a server child.
 pub async fn stop(serving: Serving) {
     let mut child = serving.child;
-    let _ = tokio::task::spawn_blocking(move || child.stop(Duration::from_secs(10))).await;
-}
-
-/// One plain HTTP/1.1 request on a fresh connection; the status code.
-async fn status_code(port: u16) -> std::io::Result<u16> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        stream
-            .write_all(
-                format!(
-                    "GET {STATUS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-                )
-                .as_bytes(),
-            )
-            .await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
-    };
-    let answer = tokio::time::timeout(Duration::from_secs(5), exchange)
-        .await
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
-}
-
-/// The last lines of a log file, for error messages.
-pub fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().rev().take(5).collect();
-    lines.into_iter().rev().collect::<Vec<_>>().join(" / ")
+    child.stop(Duration::from_secs(10)).await;
 }
 
 /// One load run's outcome.

@@ -3,15 +3,14 @@
 //! (from its debug log) and the database it left behind.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use regex::Regex;
 use serde::Serialize;
 
-use super::child::{file_size, plexcache_command, run_measured};
-use super::serve::tail;
+use plexcache_harness::process::{command, log_to, point_at, run_measured, tail};
 
 /// A sync that takes longer than this is killed and reported as failed.
 const SYNC_DEADLINE: Duration = Duration::from_secs(30 * 60);
@@ -44,16 +43,36 @@ impl SyncRun {
     }
 }
 
-/// Runs `plexcache sync` into `data_dir` (blocking) and reads its output.
-pub fn sync_once(
-    exe: &Path,
-    data_dir: &Path,
-    plex_url: &str,
-    token: &str,
-    log_dir: &Path,
-    name: &str,
-) -> anyhow::Result<SyncRun> {
-    let mut command = plexcache_command(exe, data_dir, plex_url, token, log_dir, name)?;
+/// Where and how a measured `plexcache` child runs.
+pub struct Target {
+    pub exe: PathBuf,
+    pub data_dir: PathBuf,
+    pub plex_url: String,
+    pub token: String,
+    pub log_dir: PathBuf,
+}
+
+impl Target {
+    /// `exe` pointed at the Plex server, keeping its cache in `data_dir`,
+    /// its output in files in `log_dir` (`NAME.out`, `NAME.err`) and its
+    /// sync and store steps in the debug log the phases are read from.
+    pub fn command(&self, name: &str) -> std::io::Result<std::process::Command> {
+        let mut plexcache = command(&self.exe);
+        point_at(&mut plexcache, &self.data_dir, &self.plex_url, &self.token);
+        plexcache.env(
+            "RUST_LOG",
+            "info,plexcache::sync=debug,plexcache::store=debug",
+        );
+        log_to(&mut plexcache, &self.log_dir, name)?;
+        Ok(plexcache)
+    }
+}
+
+/// Runs `plexcache sync` into the target's data directory (blocking) and
+/// reads its output.
+pub fn sync_once(target: &Target, name: &str) -> anyhow::Result<SyncRun> {
+    let (data_dir, log_dir) = (&target.data_dir, &target.log_dir);
+    let mut command = target.command(name)?;
     command.arg("sync");
     let run = run_measured(&mut command, Some(SYNC_DEADLINE))?;
     let err_log = log_dir.join(format!("{name}.err"));
@@ -80,6 +99,11 @@ pub fn sync_once(
         db_bytes: file_size(&db),
         wal_bytes: file_size(&data_dir.join("library_cache.db-wal")),
     })
+}
+
+/// Size of a file, 0 when missing.
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 static SUMMARY: LazyLock<Option<Regex>> =

@@ -3,10 +3,8 @@
 mod bench;
 mod soak;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -57,28 +55,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The `plexcache` binary the tools start as server children:
-/// `PLEXCACHE_BIN` when set, else the one cargo built into the same target
-/// directory (next to this binary, or one folder up for a test binary).
-pub fn plexcache_binary() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("PLEXCACHE_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().context("cannot find this executable")?;
-    let name = format!("plexcache{}", std::env::consts::EXE_SUFFIX);
-    exe.ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join(&name))
-        .find(|candidate| candidate.is_file())
-        .with_context(|| {
-            format!(
-                "no plexcache binary near {} (build the workspace: \
-                 cargo build --release --workspace, or set PLEXCACHE_BIN)",
-                exe.display()
-            )
-        })
-}
+/// The `plexcache` binary the tools start as children.
+pub use plexcache_harness::process::plexcache_binary;
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use plexcache_harness::raw_get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -101,19 +102,9 @@ async fn connection_flood(addr: &str, pid: u32, pages: usize, report: &mut Abuse
 
 /// One request on its own connection; the status, if one came.
 async fn one_request(addr: &str, target: &str) -> Option<u16> {
-    let attempt = async {
-        let mut stream = TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.ok()?;
-        let head = String::from_utf8_lossy(answer.get(..12)?).into_owned();
-        head.split_whitespace().nth(1)?.parse().ok()
-    };
-    tokio::time::timeout(Duration::from_secs(60), attempt)
+    raw_get(addr, target, Duration::from_secs(60))
         .await
-        .ok()
-        .flatten()
+        .map(|(status, _)| status)
 }
 
 async fn slow_clients(addr: &str, pid: u32, report: &mut AbuseReport) {

@@ -7,16 +7,8 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
-use plexcache_emulator::{Faults, Mutation, PageFault, PageFaultKind, Shift};
-
-pub const PAGE_FAULT_KINDS: [PageFaultKind; 6] = [
-    PageFaultKind::Error500,
-    PageFaultKind::Hang,
-    PageFaultKind::Drop,
-    PageFaultKind::Malformed,
-    PageFaultKind::Truncated,
-    PageFaultKind::WrongTypes,
-];
+use plexcache_emulator::{Faults, Mutation, PageFaultKind, Shift};
+use plexcache_harness::PAGE_FAULT_KINDS;
 
 /// How a sync under a scenario must end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +68,7 @@ fn page_fault(kind: PageFaultKind, after: u32, times: u32) -> Scenario {
     };
     Scenario::new(
         name,
-        Faults {
-            page_fault: Some(PageFault { kind, after, times }),
-            ..Faults::default()
-        },
+        plexcache_harness::page_fault(kind, after, times),
         expect,
     )
 }

@@ -13,7 +13,7 @@ mod chaos;
 mod load;
 mod watch;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -22,15 +22,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use chaos::{Expect, Scenario};
 pub use load::{LoadSummary, run_worker};
-use plexcache_emulator::{
-    self as emulator, EmulatorConfig, EmulatorHandle, Faults, Library, SectionKind,
-};
+use plexcache_emulator::{EmulatorConfig, EmulatorHandle, Faults, Library};
+use plexcache_harness::{ApiClient, ServeChild, music_titles, process, start_emulator};
 
 /// How long one sync may take before the soak calls it stuck.
 const STUCK_AFTER: Duration = Duration::from_secs(120);
@@ -84,23 +82,19 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<bool> {
         options.seed
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot listen for the emulator")?;
     let library = Library::generate(options.tracks, options.seed);
-    let plex = emulator::start(listener, EmulatorConfig::new(library, token.clone()))
-        .await
-        .context("cannot start the emulator")?;
+    let plex = start_emulator(EmulatorConfig::new(library, token.clone())).await?;
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
     let log_path = work.path().join("server.log");
     let exe = crate::cli::plexcache_binary()?;
 
-    let (mut server, base) = start_server(&exe, work.path(), &log_path, &plex, &token).await?;
-    let server_pid = server.id().context("the server exited at once")?;
+    let mut server = start_server(&exe, work.path(), &log_path, &plex, &token).await?;
+    let server_pid = server.pid();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let outcome = soak(&options, &mut rng, &plex, &http, &base, server_pid, &token).await;
+    let api = ApiClient::with_http(&server.url, http.clone())?.with_patience(STUCK_AFTER);
+    let outcome = soak(&options, &mut rng, &plex, &api, server_pid, &token).await;
 
     // Stop the server gracefully (SIGTERM) and see that it goes.
     let mut tally = match outcome {
@@ -111,8 +105,8 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<bool> {
             t
         }
     };
-    let stopped = terminate(&mut server, server_pid).await;
-    if !stopped {
+    let stopped = server.stop(Duration::from_secs(20)).await;
+    if stopped.is_none() {
         tally.fail("the server did not stop within 20 s of SIGTERM");
     }
     plex.shutdown().await;
@@ -150,86 +144,43 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<bool> {
     }
 }
 
-/// Starts `plexcache serve` on a free port; answers its base URL.
+/// Starts `plexcache serve`, logging to `log_path`.
 async fn start_server(
     exe: &Path,
     data_dir: &Path,
     log_path: &Path,
     plex: &EmulatorHandle,
     token: &str,
-) -> anyhow::Result<(Child, String)> {
+) -> anyhow::Result<ServeChild> {
     let log = std::fs::File::create(log_path).context("cannot create the server log")?;
-    let mut command = Command::new(exe);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PLEX") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = process::command(exe);
+    process::point_at(&mut command, data_dir, &plex.url(), token);
     command
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("PLEXCACHE_DATA_DIR", data_dir)
-        .env("PLEX_URL", plex.url())
-        .env("PLEX_TOKEN", token)
         .env("PLEXCACHE_TIMEOUT_SECS", "2")
         .env("PLEXCACHE_RETRIES", "2")
         .env("PLEXCACHE_PROBE_INTERVAL_SECS", "2")
         .env("RUST_LOG", "info,plexcache=debug")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true);
-    let mut child = command.spawn().context("cannot start plexcache serve")?;
-    let stdout = child.stdout.take().context("no stdout from the server")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .context("the server did not say where it listens within 30 s")??
-        .context("the server exited before listening")?;
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .map(str::to_owned)
-        .with_context(|| format!("unexpected first line from the server: {first}"))?;
-    // Keep draining stdout so the server never blocks on it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((child, base))
+        .stderr(Stdio::from(log));
+    ServeChild::start(command).await
 }
 
-/// SIGTERM, then wait; SIGKILL after 20 s. True when it stopped in time.
-async fn terminate(child: &mut Child, pid: u32) -> bool {
-    let signalled = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .await
-        .is_ok_and(|s| s.success());
-    if signalled
-        && let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(20), child.wait()).await
-    {
-        return true;
-    }
-    let _ = child.kill().await;
-    false
-}
-
-#[allow(clippy::too_many_arguments)]
 async fn soak(
     options: &SoakOptions,
     rng: &mut ChaCha8Rng,
     plex: &EmulatorHandle,
-    http: &reqwest::Client,
-    base: &str,
+    api: &ApiClient,
     server_pid: u32,
     token: &str,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
-    let api = Api { http, base };
+    let http = api.http();
+    let base = api.base();
     let control = format!("{}/_emulator", plex.url());
 
     // The server syncs an empty cache at start.
     let first = Instant::now();
     let initial = loop {
-        let status = api.get("/api/library/status").await?;
+        let status = api.status().await?;
         let count = status["track_count"].as_i64().unwrap_or(0);
         if status["is_syncing"] == false && count > 0 {
             break count;
@@ -297,12 +248,12 @@ async fn soak(
         for _ in 0..rng.random_range(0..3) {
             mutate(rng, plex, http, &control, &mut tally).await;
         }
-        if let Err(e) = one_sync(rng, &scenario, plex, http, &api, &control, &mut tally).await {
+        if let Err(e) = one_sync(rng, &scenario, plex, http, api, &control, &mut tally).await {
             tally.fail(format!("round {round} ({}): {e:#}", scenario.name));
             // Leave the emulator healthy for what follows.
             plex.set_online(true);
             let _ = put_faults(http, &control, &Faults::default()).await;
-            if api.wait_idle(STUCK_AFTER).await.is_err() {
+            if api.wait_idle().await.is_err() {
                 break;
             }
         }
@@ -322,10 +273,10 @@ async fn soak(
     // A last sync without faults must leave the cache equal to the library.
     put_faults(http, &control, &Faults::default()).await?;
     plex.set_online(true);
-    api.wait_idle(STUCK_AFTER).await?;
-    let final_sync = final_sync(&api).await;
+    api.wait_idle().await?;
+    let final_sync = final_sync(api).await;
     match &final_sync {
-        Ok(()) => compare_library(&api, plex, &mut tally).await?,
+        Ok(()) => compare_library(api, plex, &mut tally).await?,
         Err(e) => tally.fail(format!("the final fault-free sync failed: {e:#}")),
     }
     sampler.abort();
@@ -368,69 +319,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The server's API, as the soak drives it.
-struct Api<'a> {
-    http: &'a reqwest::Client,
-    base: &'a str,
-}
-
-impl Api<'_> {
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .with_context(|| format!("GET {path}"))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("GET {path} answered {status}: {body}");
-        }
-        Ok(body)
-    }
-
-    /// POST /api/library/sync: true when started, false on 409.
-    async fn start_sync(&self) -> anyhow::Result<bool> {
-        let response = self
-            .http
-            .post(format!("{}/api/library/sync", self.base))
-            .send()
-            .await
-            .context("POST /api/library/sync")?;
-        match response.status().as_u16() {
-            200 => Ok(true),
-            409 => Ok(false),
-            other => {
-                let body = response.text().await.unwrap_or_default();
-                bail!("POST /api/library/sync answered {other}: {body}")
-            }
-        }
-    }
-
-    /// Polls the status until no sync runs; a sync running longer than
-    /// `limit` is stuck.
-    async fn wait_idle(&self, limit: Duration) -> anyhow::Result<Value> {
-        let until = Instant::now() + limit;
-        loop {
-            let status = self.get("/api/library/status").await?;
-            if status["is_syncing"] == false {
-                return Ok(status);
-            }
-            if Instant::now() > until {
-                bail!("a sync is stuck: still running after {} s", limit.as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The newest history entry.
-    async fn last_sync(&self) -> anyhow::Result<Value> {
-        let history = self.get("/api/library/sync/history?limit=1").await?;
-        Ok(history["syncs"][0].clone())
-    }
-}
-
 async fn put_faults(http: &reqwest::Client, control: &str, faults: &Faults) -> anyhow::Result<()> {
     let response = http
         .put(format!("{control}/faults"))
@@ -452,7 +340,7 @@ async fn mutate(
     control: &str,
     tally: &mut Tally,
 ) {
-    let keys = music_tracks(&plex.library())
+    let keys = music_titles(&plex.library())
         .into_keys()
         .collect::<Vec<u64>>();
     let Some((change, name)) = chaos::mutation(rng, &keys) else {
@@ -476,11 +364,11 @@ async fn one_sync(
     scenario: &Scenario,
     plex: &EmulatorHandle,
     http: &reqwest::Client,
-    api: &Api<'_>,
+    api: &ApiClient,
     control: &str,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    api.wait_idle(STUCK_AFTER).await?;
+    api.wait_idle().await?;
     put_faults(http, control, &scenario.faults).await?;
     *tally.faults.entry(scenario.name.clone()).or_default() += 1;
     let before = api.last_sync().await?["id"].as_i64().unwrap_or(0);
@@ -488,7 +376,7 @@ async fn one_sync(
         // Something else started one (a probe noticing a change): count it
         // and move on.
         tally.sync_requests_refused += 1;
-        api.wait_idle(STUCK_AFTER).await?;
+        api.wait_idle().await?;
         put_faults(http, control, &Faults::default()).await?;
         return Ok(());
     }
@@ -514,7 +402,7 @@ async fn one_sync(
                 mutate(rng, plex, http, control, tally).await;
             }
         }
-        let status = api.get("/api/library/status").await?;
+        let status = api.status().await?;
         if status["is_syncing"] == false {
             break;
         }
@@ -556,7 +444,7 @@ async fn one_sync(
         (Expect::Success, "success") | (Expect::Either, _) => {}
         (Expect::Failure, "failed") => {
             if let Some(kind) = scenario.error_kind {
-                let status = api.get("/api/library/status").await?;
+                let status = api.status().await?;
                 let found = status["error_kind"].as_str().unwrap_or("");
                 if found != kind {
                     tally.fail(format!(
@@ -576,15 +464,15 @@ async fn one_sync(
 
 /// Starts the last sync (waiting out one already running) and checks it
 /// succeeded.
-async fn final_sync(api: &Api<'_>) -> anyhow::Result<()> {
+async fn final_sync(api: &ApiClient) -> anyhow::Result<()> {
     let until = Instant::now() + STUCK_AFTER;
     while !api.start_sync().await? {
-        api.wait_idle(STUCK_AFTER).await?;
+        api.wait_idle().await?;
         if Instant::now() > until {
             bail!("no sync could be started");
         }
     }
-    let status = api.wait_idle(STUCK_AFTER).await?;
+    let status = api.wait_idle().await?;
     let last = api.last_sync().await?;
     if last["outcome"] != "success" {
         bail!("it ended {}: {}", last["outcome"], last["error"]);
@@ -595,42 +483,19 @@ async fn final_sync(api: &Api<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Music tracks of a library: rating key → title as the cache shows it.
-fn music_tracks(library: &Library) -> BTreeMap<u64, String> {
-    let music: BTreeSet<&str> = library
-        .sections
-        .iter()
-        .filter(|s| s.kind == SectionKind::Music)
-        .map(|s| s.key.as_str())
-        .collect();
-    library
-        .tracks
-        .iter()
-        .filter(|t| music.contains(t.section.as_str()))
-        .map(|t| {
-            let title = if t.title.trim().is_empty() {
-                "Untitled".to_owned()
-            } else {
-                t.title.clone()
-            };
-            (t.rating_key, title)
-        })
-        .collect()
-}
-
 /// The cache must hold exactly the emulator's music tracks, titles included.
 async fn compare_library(
-    api: &Api<'_>,
+    api: &ApiClient,
     plex: &EmulatorHandle,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    let expected = music_tracks(&plex.library());
+    let expected = music_titles(&plex.library());
     let mut cached: BTreeMap<u64, String> = BTreeMap::new();
     let mut duplicates = 0;
     let mut offset = 0u64;
     loop {
         let page = api
-            .get(&format!(
+            .get_ok(&format!(
                 "/api/library/tracks?exclude_live=false&sort=title&limit=1000&offset={offset}"
             ))
             .await?;
@@ -650,7 +515,7 @@ async fn compare_library(
             }
         }
     }
-    let status = api.get("/api/library/status").await?;
+    let status = api.status().await?;
     let count = status["track_count"].as_u64().unwrap_or(0);
     println!(
         "final library: emulator {} tracks, cache {} (status says {count})",

@@ -13,20 +13,7 @@ pub struct Sample {
     pub fds: u64,
 }
 
-/// Resident memory of `pid` in KiB (`VmRSS`), where `/proc` has it.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-}
-
-/// Open file descriptors of `pid`.
-pub fn fd_count(pid: u32) -> Option<u64> {
-    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
-}
+pub use plexcache_harness::process::{fd_count, rss_kib};
 
 /// Figures of the samples between `from` and `to` seconds.
 #[derive(Debug, Clone, Copy, Default)]

@@ -13,9 +13,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
-use plexcache::config::{Overrides, Secret, Settings, parse_file_settings, validate_plex_url};
+use plexcache::config::{parse_file_settings, validate_plex_url};
 use plexcache::plex::wire::{
     Envelope, ItemContainer, SectionContainer, ServerContainer, WireDirectory, WirePlaylist,
     WireTrack,
@@ -23,12 +22,11 @@ use plexcache::plex::wire::{
 use plexcache::plex::{Parent, Track};
 use plexcache::store::filter::{FILTER_PARAMS, FilterBody, MAX_LIMIT, parse_count, parse_time};
 use plexcache::store::{Filter, FilterError, Sort, Store, StoreError};
-use plexcache::sync::SyncEngine;
-use plexcache_emulator::{self as emulator, EmulatorConfig, Library, Mutation, SectionKind};
+use plexcache_emulator::{EmulatorConfig, Library, Mutation};
+use plexcache_harness::{Cache, music_tracks, spawn_plex, start_emulator};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 // ---------------------------------------------------------------- runner
 
@@ -587,29 +585,13 @@ fn fuzz_emulator_answers_with_hostile_titles_stay_well_formed_and_round_trip() {
         .build()
         .expect("runtime");
     let library = Library::generate(200, 5);
-    let music: Vec<u64> = {
-        let sections: Vec<&str> = library
-            .sections
-            .iter()
-            .filter(|s| s.kind == SectionKind::Music)
-            .map(|s| s.key.as_str())
-            .collect();
-        library
-            .tracks
-            .iter()
-            .filter(|t| sections.contains(&t.section.as_str()))
-            .map(|t| t.rating_key)
-            .take(8)
-            .collect()
-    };
-    let plex = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        emulator::start(listener, EmulatorConfig::new(library, TOKEN))
-            .await
-            .expect("emulator")
-    });
+    let music: Vec<u64> = music_tracks(&library)
+        .map(|t| t.rating_key)
+        .take(8)
+        .collect();
+    let plex = runtime
+        .block_on(start_emulator(EmulatorConfig::new(library, TOKEN)))
+        .expect("emulator");
     let http = reqwest::Client::new();
     let strategy = (
         prop::sample::select(music),
@@ -899,43 +881,20 @@ fn fuzz_filter_body_never_panics_and_names_the_field() {
 }
 
 /// A small real cache, synced from the emulator, to run filters against.
-fn synced_store() -> (tempfile::TempDir, Store, Vec<String>, Vec<String>) {
+fn synced_store() -> (Cache, Store, Vec<String>, Vec<String>) {
     const TOKEN: &str = "fuzz-store-token";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let plex = emulator::start(
-            listener,
-            EmulatorConfig::new(Library::generate(600, 21), TOKEN),
-        )
-        .await
-        .expect("emulator");
-        let settings = Settings::load(
-            dir.path(),
-            Overrides {
-                plex_url: Some(plex.url()),
-                plex_token: Some(Secret::new(TOKEN)),
-                ..Overrides::default()
-            },
-        )
-        .expect("settings");
-        let (store, _) = Store::open(&settings.database_path()).expect("store");
-        let engine = SyncEngine::new(store.clone(), Arc::new(RwLock::new(settings)));
-        let ticket = engine.try_start().expect("sync slot");
-        engine
-            .run(ticket, CancellationToken::new())
-            .await
-            .expect("sync");
+    let cache = runtime.block_on(async {
+        let plex = spawn_plex(600, 21, TOKEN).await.expect("emulator");
+        let cache = Cache::synced(&plex, TOKEN).await;
         plex.shutdown().await;
-        store
+        cache
     });
+    let store = cache.store().clone();
     let stats = store.stats().expect("stats");
     let genres = stats.genres.iter().map(|g| g.name.clone()).collect();
     let everything = Filter {
@@ -949,7 +908,7 @@ fn synced_store() -> (tempfile::TempDir, Store, Vec<String>, Vec<String>) {
         .into_iter()
         .flat_map(|t| [t.title, t.artist, t.album])
         .collect();
-    (dir, store, genres, words)
+    (cache, store, genres, words)
 }
 
 #[test]

@@ -13,51 +13,34 @@
 //!   a permissive umask.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use plexcache_emulator::{
-    self as emulator, EmulatorConfig, EmulatorHandle, Faults, Library, PageFault, PageFaultKind,
-    Shift,
-};
+use plexcache_emulator::{EmulatorConfig, EmulatorHandle, Faults, Library, PageFaultKind, Shift};
+use plexcache_harness::process::{command_through_shell, point_at};
+use plexcache_harness::{ApiClient, PAGE_FAULT_KINDS, ServeChild, page_fault};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{PLEXCACHE, emulator};
 
 /// A token no log line or answer could hold by chance.
 const TOKEN: &str = "sEcReT-plex-T0ken-9f2c71ab";
 const PASSWORD: &str = "open-sesame-4411";
 
 async fn spawn_plex(tracks: usize) -> EmulatorHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    emulator::start(
-        listener,
-        EmulatorConfig::new(Library::generate(tracks, 31), TOKEN),
-    )
-    .await
-    .expect("emulator")
+    emulator(EmulatorConfig::new(Library::generate(tracks, 31), TOKEN)).await
 }
 
-fn plexcache() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_plexcache"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PLEX") || name == "RUST_LOG" {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("RUST_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+/// `plexcache`, logging at `trace`.
+fn plexcache() -> std::process::Command {
+    let mut command = crate::helpers::plexcache();
+    command.env("RUST_LOG", "trace");
     command
 }
 
 /// `plexcache serve` as a child process, its stderr in a file.
 struct Served {
-    child: Child,
+    child: ServeChild,
     base: String,
     addr: String,
     dir: tempfile::TempDir,
@@ -102,54 +85,26 @@ impl Served {
         }
         let log = dir.path().join("serve.log");
         let mut command = if options.permissive_umask {
-            let mut c = Command::new("sh");
-            c.args(["-c", "umask 000; exec \"$0\" \"$@\""])
-                .arg(env!("CARGO_BIN_EXE_plexcache"));
-            for (name, _) in std::env::vars() {
-                if name.starts_with("PLEX") || name == "RUST_LOG" {
-                    c.env_remove(name);
-                }
-            }
-            c.env("RUST_LOG", "trace")
-                .env("NO_COLOR", "1")
-                .stdin(Stdio::null())
-                .kill_on_drop(true);
+            let mut c = command_through_shell(Path::new(PLEXCACHE), "umask 000");
+            c.env("RUST_LOG", "trace");
             c
         } else {
             plexcache()
         };
+        point_at(&mut command, &data, &options.plex.url(), TOKEN);
         command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("PLEXCACHE_DATA_DIR", &data)
-            .env("PLEX_URL", options.plex.url())
-            .env("PLEX_TOKEN", TOKEN)
             .env("PLEXCACHE_TIMEOUT_SECS", "1")
             .env("PLEXCACHE_RETRIES", "1")
             .env("PLEXCACHE_PROBE_INTERVAL_SECS", "0.3")
-            .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("log file"));
         if let Some(password) = options.password {
             command.env("PLEXCACHE_PASSWORD", password);
         }
-        let mut child = command.spawn().expect("plexcache serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("serve prints where it listens")
-            .expect("stdout")
-            .expect("a first line");
-        let base = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("an address")
-            .to_owned();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let addr = base.trim_start_matches("http://").to_owned();
+        let child = ServeChild::start(command).await.expect("plexcache serve");
         Served {
+            base: child.url.clone(),
+            addr: child.addr.clone(),
             child,
-            base,
-            addr,
             dir,
             log,
             http: reqwest::Client::new(),
@@ -160,78 +115,36 @@ impl Served {
         self.dir.path().join("data")
     }
 
-    fn authed(
-        &self,
-        request: reqwest::RequestBuilder,
-        password: Option<&str>,
-    ) -> reqwest::RequestBuilder {
+    fn client(&self, password: Option<&str>) -> ApiClient {
+        let client = ApiClient::with_http(&self.base, self.http.clone()).expect("a client");
         match password {
-            Some(p) => request.basic_auth("anyone", Some(p)),
-            None => request,
+            Some(p) => client.with_password(p),
+            None => client,
         }
-    }
-
-    async fn status(&self, password: Option<&str>) -> Value {
-        let request = self.http.get(format!("{}/api/library/status", self.base));
-        self.authed(request, password)
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("status JSON")
     }
 
     /// Waits for a first sync to have filled the cache and none to run.
     async fn wait_synced(&self, password: Option<&str>) -> Value {
-        let until = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = self.status(password).await;
-            if status["is_syncing"] == false && status["track_count"].as_i64() > Some(0) {
-                return status;
-            }
-            assert!(Instant::now() < until, "no first sync: {status}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match self.client(password).wait_synced().await {
+            Ok(status) => status,
+            Err(e) => panic!("no first sync: {e:#}"),
         }
     }
 
     async fn wait_idle(&self, password: Option<&str>) -> Value {
-        let until = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = self.status(password).await;
-            if status["is_syncing"] == false {
-                return status;
-            }
-            assert!(Instant::now() < until, "a sync is stuck: {status}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match self.client(password).wait_idle().await {
+            Ok(status) => status,
+            Err(e) => panic!("a sync is stuck: {e:#}"),
         }
     }
 
     async fn history_len(&self, password: Option<&str>) -> usize {
-        let request = self
-            .http
-            .get(format!("{}/api/library/sync/history?limit=500", self.base));
-        let history: Value = self
-            .authed(request, password)
-            .send()
-            .await
-            .expect("history")
-            .json()
-            .await
-            .expect("history JSON");
-        history["syncs"].as_array().map_or(0, Vec::len)
+        self.client(password).history_len().await.expect("history")
     }
 
     /// SIGTERM, then the whole log.
     async fn stop(mut self) -> String {
-        if let Some(pid) = self.child.id() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
-        let _ = self.child.kill().await;
+        self.child.stop(Duration::from_secs(20)).await;
         std::fs::read_to_string(&self.log).expect("log")
     }
 }
@@ -373,17 +286,6 @@ async fn hit_everything(served: &Served, round: &str) {
     }
 }
 
-fn page_fault(kind: PageFaultKind, times: u32) -> Faults {
-    Faults {
-        page_fault: Some(PageFault {
-            kind,
-            after: 0,
-            times,
-        }),
-        ..Faults::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_never_leaves_the_server_across_every_endpoint_and_fault() {
     let plex = spawn_plex(1_200).await;
@@ -392,12 +294,12 @@ async fn the_token_never_leaves_the_server_across_every_endpoint_and_fault() {
 
     let faults = [
         ("no fault", Faults::default()),
-        ("error500", page_fault(PageFaultKind::Error500, 0)),
-        ("hang", page_fault(PageFaultKind::Hang, 0)),
-        ("drop", page_fault(PageFaultKind::Drop, 0)),
-        ("malformed", page_fault(PageFaultKind::Malformed, 0)),
-        ("truncated", page_fault(PageFaultKind::Truncated, 0)),
-        ("wrong_types", page_fault(PageFaultKind::WrongTypes, 0)),
+        ("error500", page_fault(PageFaultKind::Error500, 0, 0)),
+        ("hang", page_fault(PageFaultKind::Hang, 0, 0)),
+        ("drop", page_fault(PageFaultKind::Drop, 0, 0)),
+        ("malformed", page_fault(PageFaultKind::Malformed, 0, 0)),
+        ("truncated", page_fault(PageFaultKind::Truncated, 0, 0)),
+        ("wrong_types", page_fault(PageFaultKind::WrongTypes, 0, 0)),
         (
             "unauthorized",
             Faults {
@@ -472,8 +374,9 @@ async fn the_command_line_never_prints_the_token_under_any_fault() {
     let plex = spawn_plex(800).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let run = |args: &'static [&'static str]| {
-        let mut command = plexcache();
+        let mut command = tokio::process::Command::from(plexcache());
         command
+            .kill_on_drop(true)
             .args(args)
             .env("PLEXCACHE_DATA_DIR", dir.path())
             .env("PLEX_URL", plex.url())
@@ -492,16 +395,8 @@ async fn the_command_line_never_prints_the_token_under_any_fault() {
     };
     let (ok, text) = run(&["sync"]).await;
     assert!(ok, "{text}");
-    let kinds = [
-        PageFaultKind::Error500,
-        PageFaultKind::Hang,
-        PageFaultKind::Drop,
-        PageFaultKind::Malformed,
-        PageFaultKind::Truncated,
-        PageFaultKind::WrongTypes,
-    ];
-    for kind in kinds {
-        plex.set_faults(page_fault(kind, 0));
+    for kind in PAGE_FAULT_KINDS {
+        plex.set_faults(page_fault(kind, 0, 0));
         let (ok, text) = run(&["sync"]).await;
         assert!(!ok, "{kind:?}: the sync fails");
         assert!(text.contains("TRACE"), "{kind:?}: trace logging is on");

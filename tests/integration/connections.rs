@@ -4,31 +4,23 @@
 //! the descriptor limit does not stop the server answering, and memory
 //! returns near its baseline after request floods.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use plexcache_emulator::{self as emulator, EmulatorConfig, EmulatorHandle, Library};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use plexcache_emulator::EmulatorHandle;
+use plexcache_harness::process::{command_through_shell, fd_count, point_at, rss_kib};
+use plexcache_harness::{ServeChild, raw_get};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
 
-const TOKEN: &str = "connections-test-token-5521";
+use crate::helpers::{PLEXCACHE, TOKEN};
 
 async fn spawn_plex(tracks: usize) -> EmulatorHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    emulator::start(
-        listener,
-        EmulatorConfig::new(Library::generate(tracks, 17), TOKEN),
-    )
-    .await
-    .expect("emulator")
+    crate::helpers::spawn_plex(tracks, 17).await
 }
 
 /// `plexcache serve` as a child, optionally under a descriptor limit.
 struct Served {
-    child: Child,
+    child: ServeChild,
     addr: String,
     _dir: tempfile::TempDir,
     log: std::path::PathBuf,
@@ -38,120 +30,46 @@ impl Served {
     async fn start(plex: &EmulatorHandle, descriptor_limit: Option<u32>) -> Served {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("serve.log");
-        let mut command = Command::new("sh");
-        let ulimit = descriptor_limit.map_or(String::new(), |n| format!("ulimit -n {n}; "));
-        command
-            .args(["-c", &format!("{ulimit}exec \"$0\" \"$@\"")])
-            .arg(env!("CARGO_BIN_EXE_plexcache"))
-            .args(["serve", "--listen", "127.0.0.1:0"]);
-        for (name, _) in std::env::vars() {
-            if name.starts_with("PLEX") || name == "RUST_LOG" {
-                command.env_remove(name);
-            }
-        }
+        let ulimit = descriptor_limit.map_or(String::from(":"), |n| format!("ulimit -n {n}"));
+        let mut command = command_through_shell(std::path::Path::new(PLEXCACHE), &ulimit);
+        point_at(&mut command, &dir.path().join("data"), &plex.url(), TOKEN);
         command
             .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env("PLEXCACHE_DATA_DIR", dir.path().join("data"))
-            .env("PLEX_URL", plex.url())
-            .env("PLEX_TOKEN", TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("plexcache serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("serve prints where it listens")
-            .expect("stdout")
-            .expect("a first line");
-        let addr = first
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://"))
-            .expect("an address")
-            .to_owned();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let served = Served {
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        let child = ServeChild::start(command).await.expect("plexcache serve");
+        let client = child.client().expect("a client");
+        if let Err(e) = client.wait_synced().await {
+            panic!("no first sync: {e:#}");
+        }
+        Served {
+            addr: child.addr.clone(),
             child,
-            addr,
             _dir: dir,
             log,
-        };
-        served.wait_synced().await;
-        served
-    }
-
-    async fn wait_synced(&self) {
-        let until = Instant::now() + Duration::from_secs(60);
-        loop {
-            let (status, body) = get(&self.addr, "/api/library/status").await;
-            if status == 200
-                && body.contains("\"is_syncing\":false")
-                && !body.contains("\"track_count\":0")
-            {
-                return;
-            }
-            assert!(Instant::now() < until, "no first sync: {status} {body}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id().expect("running")
     }
 
     /// Resident memory in KiB.
     fn rss_kib(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS")
+        rss_kib(self.child.pid()).expect("VmRSS")
     }
 
     fn open_descriptors(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+        fd_count(self.child.pid()).unwrap_or(0) as usize
     }
 
     async fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .await;
-        let ended = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
-        let _ = self.child.kill().await;
+        let ended = self.child.stop(Duration::from_secs(20)).await;
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        assert!(ended.is_ok(), "serve did not stop on SIGTERM:\n{log}");
+        assert!(ended.is_some(), "serve did not stop on SIGTERM:\n{log}");
         log
     }
 }
 
 /// One request on a fresh connection; the status and the body.
 async fn get(addr: &str, target: &str) -> (u16, String) {
-    let attempt = async {
-        let mut stream = TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.ok()?;
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text.split_whitespace().nth(1)?.parse().ok()?;
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_owned();
-        Some((status, body))
-    };
-    tokio::time::timeout(Duration::from_secs(30), attempt)
+    raw_get(addr, target, Duration::from_secs(30))
         .await
-        .ok()
-        .flatten()
         .unwrap_or((0, String::new()))
 }
 

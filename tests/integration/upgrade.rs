@@ -9,16 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use plexcache::config::{Overrides, Secret, Settings};
 use plexcache::store::{Filter, Sort, Store, StoreError};
-use plexcache::sync::SyncEngine;
-use plexcache_emulator::{self as emulator, EmulatorConfig, Library, Mutation};
+use plexcache_emulator::{EmulatorConfig, Library, Mutation};
+use plexcache_harness::{Cache, ServeChild, default_settings};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
+
+use crate::helpers::emulator;
 
 const DB_FILE: &str = "library_cache.db";
 
@@ -148,17 +146,10 @@ fn fixture_versions() -> Vec<i64> {
     versions
 }
 
+/// `plexcache` with its data in `data_dir` and no Plex server.
 fn plexcache(data_dir: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_plexcache"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PLEX") {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("PLEXCACHE_DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null());
+    let mut command = crate::helpers::plexcache();
+    command.env("PLEXCACHE_DATA_DIR", data_dir);
     command
 }
 
@@ -297,31 +288,10 @@ async fn a_restarted_server_serves_an_old_cache_at_once() {
     let version = *fixture_versions().last().expect("a fixture");
     let expected = manifest(version);
     let (dir, _path) = copy_fixture(&format!("schema-v{version}.db"));
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plexcache"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("PLEXCACHE_DATA_DIR", dir.path())
-        .env_remove("PLEX_URL")
-        .env_remove("PLEX_TOKEN")
-        .env_remove("PLEXCACHE_PASSWORD")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("serve");
-    let stdout = child.stdout.take().expect("stdout");
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+    let child = ServeChild::start(plexcache(dir.path()))
         .await
-        .expect("listening")
-        .expect("stdout")
-        .expect("a line");
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("address")
-        .to_owned();
+        .expect("serve");
+    let base = child.url.clone();
     let http = reqwest::Client::new();
     let get = |path: &str| {
         let request = http.get(format!("{base}{path}"));
@@ -346,7 +316,7 @@ async fn a_restarted_server_serves_an_old_cache_at_once() {
         stats["genres"].as_array().map(Vec::len),
         Some(expected.genres.len())
     );
-    let _ = child.kill().await;
+    drop(child);
 }
 
 /// A bytewise fingerprint of the database file and which side files exist.
@@ -420,30 +390,19 @@ fn a_cache_from_a_newer_plexcache_is_refused_and_left_untouched() {
 /// Writes `tests/fixtures/schema-vN.db` and its manifest for the current
 /// schema version N: a small library synced from the emulator (seed and
 /// size fixed), then changed and synced again so the history has two
-/// entries. Run: `cargo test --test upgrade -- --ignored regenerate_fixture`.
+/// entries. Run: `cargo test --release --test integration -- --ignored
+/// upgrade::regenerate_fixture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes the fixture of the current schema; run by hand"]
 async fn regenerate_fixture() {
     const TOKEN: &str = "fixture-token";
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let mut config = EmulatorConfig::new(Library::generate(300, 20_241), TOKEN);
     config.friendly_name = "Fixture Server".into();
     config.machine_identifier = "f1x7ure0000000000000000000000000000000001".into();
-    let plex = emulator::start(listener, config).await.expect("emulator");
+    let plex = emulator(config).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings::load(
-        dir.path(),
-        Overrides {
-            plex_url: Some(plex.url()),
-            plex_token: Some(Secret::new(TOKEN)),
-            ..Overrides::default()
-        },
-    )
-    .expect("settings");
-    let (store, _) = Store::open(&settings.database_path()).expect("store");
-    let engine = SyncEngine::new(store.clone(), Arc::new(RwLock::new(settings)));
+    let settings = default_settings(dir.path(), &plex.url(), TOKEN).expect("settings");
+    let cache = Cache::with_settings(tempfile::tempdir().expect("temp dir"), settings);
     for round in 0..2 {
         if round == 1 {
             let key = plex.library().tracks[0].rating_key;
@@ -454,14 +413,11 @@ async fn regenerate_fixture() {
             .expect("rate");
             plex.mutate(Mutation::Add { count: 5 }).expect("add");
         }
-        let ticket = engine.try_start().expect("sync slot");
-        engine
-            .run(ticket, CancellationToken::new())
-            .await
-            .expect("sync");
+        cache.sync().await.expect("sync");
     }
     plex.shutdown().await;
 
+    let store = cache.store();
     let state = store.sync_state().expect("state");
     let stats = store.stats().expect("stats");
     let version = current_version();
@@ -483,7 +439,7 @@ async fn regenerate_fixture() {
             .into_iter()
             .map(|d| (d.decade, d.count))
             .collect(),
-        tracks: rows(&store),
+        tracks: rows(store),
     };
     // Fold the WAL into the file and compact it, so one file is the cache.
     {
@@ -494,8 +450,7 @@ async fn regenerate_fixture() {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .expect("checkpoint");
     }
-    drop(engine);
-    drop(store);
+    drop(cache);
     std::fs::create_dir_all(fixtures()).expect("fixtures dir");
     std::fs::copy(
         dir.path().join(DB_FILE),

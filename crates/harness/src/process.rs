@@ -1,11 +1,14 @@
-//! Child processes measured from outside: wall time from spawn to exit, the
-//! peak resident set size of that one process and its CPU time, plus
-//! helpers to start and stop a server child.
+//! plexcache as a child process: the binary, one scrubbed command
+//! environment, runs measured from outside (wall time, the peak resident
+//! set of that one process, its CPU time) and readings of a running
+//! process from `/proc`.
 
 use std::io;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 /// How a measured child ended.
 #[derive(Debug, Clone)]
@@ -137,110 +140,127 @@ fn timeval(t: libc::timeval) -> Duration {
     Duration::from_secs(secs) + Duration::from_micros(micros)
 }
 
-/// Environment variables that change how plexcache behaves; a measured
-/// child runs with defaults, whatever the caller's shell holds.
-const SETTINGS_ENV: &[&str] = &[
-    "PLEXCACHE_DATA_DIR",
-    "PLEX_URL",
-    "PLEX_TOKEN",
-    "PLEXCACHE_SECTIONS",
-    "PLEXCACHE_REFRESH_AGE_HOURS",
-    "PLEXCACHE_ACCEPT_INVALID_CERTS",
-    "PLEXCACHE_TIMEOUT_SECS",
-    "PLEXCACHE_RETRIES",
-    "PLEXCACHE_CONCURRENCY",
-    "PLEXCACHE_PAGE_SIZE",
-    "PLEXCACHE_LISTEN",
-    "PLEXCACHE_PASSWORD",
-    "PLEXCACHE_PROBE_INTERVAL_SECS",
-];
-
-/// `exe` with default settings, pointed at `plex_url` and keeping its
-/// cache in `data_dir`; output goes to files in `log_dir` (`NAME.out`,
-/// `NAME.err`), so a chatty child can never block on a full pipe.
-pub fn plexcache_command(
-    exe: &Path,
-    data_dir: &Path,
-    plex_url: &str,
-    token: &str,
-    log_dir: &Path,
-    name: &str,
-) -> io::Result<Command> {
-    let mut command = Command::new(exe);
-    for key in SETTINGS_ENV {
-        command.env_remove(key);
+/// The `plexcache` binary for children: `PLEXCACHE_BIN` when set, else the
+/// one cargo built into the same target directory (next to the running
+/// executable, or one folder up for a test binary in `deps/`).
+pub fn plexcache_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("PLEXCACHE_BIN") {
+        return Ok(PathBuf::from(path));
     }
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let name = format!("plexcache{}", std::env::consts::EXE_SUFFIX);
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join(&name))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| {
+            format!(
+                "no plexcache binary near {} (build the workspace: \
+                 cargo build --release --workspace, or set PLEXCACHE_BIN)",
+                exe.display()
+            )
+        })
+}
+
+/// Whether the caller's variable `name` may change how plexcache behaves:
+/// every setting is read from a `PLEX…` variable, and logging from
+/// `RUST_LOG` and `NO_COLOR`.
+fn steers_plexcache(name: &str) -> bool {
+    name.starts_with("PLEX") || name == "RUST_LOG" || name == "NO_COLOR"
+}
+
+/// Removes from `command` every variable of the caller's environment that
+/// steers plexcache, and says where logs go and that stdin is closed: a
+/// child runs with defaults whatever the caller's shell holds.
+fn scrub(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(steers_plexcache) {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+}
+
+/// `exe` with a scrubbed environment (logging at `warn`, no colour).
+pub fn command(exe: &Path) -> Command {
+    let mut command = Command::new(exe);
+    scrub(&mut command);
+    command
+}
+
+/// `exe` run through `sh -c '{setup}; exec …'`, for what only a shell sets
+/// up for one process (`umask 000`, `ulimit -n 256`); arguments added to the
+/// command go to `exe`. Environment as [`command`].
+pub fn command_through_shell(exe: &Path, setup: &str) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", &format!("{setup}; exec \"$0\" \"$@\"")])
+        .arg(exe);
+    scrub(&mut command);
+    command
+}
+
+/// Points `command` at the Plex server `plex_url` with `token`, keeping its
+/// cache in `data_dir`.
+pub fn point_at(command: &mut Command, data_dir: &Path, plex_url: &str, token: &str) {
     command
         .env("PLEXCACHE_DATA_DIR", data_dir)
         .env("PLEX_URL", plex_url)
-        .env("PLEX_TOKEN", token)
-        .env("NO_COLOR", "1")
-        .env(
-            "RUST_LOG",
-            "info,plexcache::sync=debug,plexcache::store=debug",
-        )
-        .stdin(Stdio::null())
+        .env("PLEX_TOKEN", token);
+}
+
+/// Sends the command's output to files in `log_dir` (`NAME.out`,
+/// `NAME.err`), so a chatty child can never block on a full pipe.
+pub fn log_to(command: &mut Command, log_dir: &Path, name: &str) -> io::Result<()> {
+    command
         .stdout(std::fs::File::create(log_dir.join(format!("{name}.out")))?)
         .stderr(std::fs::File::create(log_dir.join(format!("{name}.err")))?);
-    Ok(command)
+    Ok(())
 }
 
-/// A server child that is stopped (SIGTERM, then SIGKILL) when dropped.
-pub struct ServerChild {
-    child: Option<Child>,
+/// The last five lines of a log file on one line, for error messages.
+pub fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" / ")
 }
 
-impl ServerChild {
-    pub fn spawn(command: &mut Command) -> io::Result<ServerChild> {
-        Ok(ServerChild {
-            child: Some(command.spawn()?),
-        })
-    }
+/// Resident memory of `pid` in KiB (`VmRSS`), where `/proc` has it.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+}
 
-    /// Still running? (false once it exited on its own.)
-    pub fn running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-    }
+/// Open file descriptors of `pid`.
+pub fn fd_count(pid: u32) -> Option<u64> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
+}
 
-    /// SIGTERM, wait up to `grace`, then SIGKILL.
-    pub fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Ok(None) = child.try_wait()
-            && let Ok(pid) = libc::pid_t::try_from(child.id())
-        {
-            // SAFETY: the child has not been reaped (try_wait said it runs),
-            // so the pid is still ours.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-            let until = Instant::now() + grace;
-            while Instant::now() < until {
-                if !matches!(child.try_wait(), Ok(None)) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_steers_plexcache_is_scrubbed() {
+        for name in [
+            "PLEX_URL",
+            "PLEX_TOKEN",
+            "PLEXCACHE_LISTEN",
+            "RUST_LOG",
+            "NO_COLOR",
+        ] {
+            assert!(steers_plexcache(name), "{name}");
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        for name in ["PATH", "HOME", "TMPDIR"] {
+            assert!(!steers_plexcache(name), "{name}");
+        }
     }
-}
-
-impl Drop for ServerChild {
-    fn drop(&mut self) {
-        self.stop(Duration::from_secs(5));
-    }
-}
-
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> io::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Size of a file, 0 when missing.
-pub fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
