@@ -13,6 +13,35 @@ pub const CONFIG_FILE: &str = "config.toml";
 /// Default address of `plexcache serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5765";
 
+/// The range of a number setting: above `above`, up to `max` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    pub above: f64,
+    pub max: f64,
+}
+
+impl Bounds {
+    pub fn contains(self, value: f64) -> bool {
+        value.is_finite() && value > self.above && value <= self.max
+    }
+}
+
+/// Hours after which the cache is refreshed in the background.
+pub const REFRESH_AGE_HOURS: Bounds = Bounds {
+    above: 0.0,
+    max: 24.0 * 365.0,
+};
+/// Seconds one request to Plex may take.
+pub const TIMEOUT_SECS: Bounds = Bounds {
+    above: 0.0,
+    max: 3600.0,
+};
+/// Longest Plex token accepted from the settings dialog.
+pub const MAX_TOKEN_LEN: usize = 200;
+/// Most section keys one change may name, and the longest key.
+pub const MAX_SECTIONS: usize = 100;
+pub const MAX_SECTION_KEY_LEN: usize = 20;
+
 /// A value that must never be printed: Debug and Display show `[redacted]`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -161,31 +190,114 @@ impl Settings {
         self.data_dir.join("library_cache.db")
     }
 
-    pub fn config_path(&self) -> PathBuf {
-        self.data_dir.join(CONFIG_FILE)
-    }
-
     /// True when a Plex URL and token are both known.
     pub fn plex_configured(&self) -> bool {
         self.plex_url.is_some() && self.plex_token.as_ref().is_some_and(|t| !t.is_empty())
     }
+
+    /// These settings with a person's change applied (the settings dialog,
+    /// `PUT /api/settings`): an empty token keeps the current one, and the
+    /// result must name a Plex URL and token. A refusal is
+    /// [`ConfigError::Invalid`] naming the field, in words for the dialog.
+    pub fn with_change(&self, change: Overrides) -> Result<Settings, ConfigError> {
+        let mut next = self.clone();
+        let token = change.plex_token.filter(|t| !t.expose().trim().is_empty());
+        if let Some(url) = change.plex_url {
+            let url = normalize_plex_url(&url, TokenPlace::Dialog)?;
+            // The stored token is only ever sent to the host it was entered for.
+            let other_host = self
+                .plex_url
+                .as_deref()
+                .is_some_and(|old| host_of(old) != host_of(&url));
+            if token.is_none() && other_host {
+                return Err(invalid(
+                    "plex_token",
+                    "enter the Plex token again for a different server",
+                ));
+            }
+            next.plex_url = Some(url);
+        }
+        if let Some(token) = token {
+            let given = token.expose();
+            if given.len() > MAX_TOKEN_LEN || !given.trim().chars().all(|c| c.is_ascii_graphic()) {
+                return Err(invalid(
+                    "plex_token",
+                    "a Plex token is a short string of letters, digits and symbols",
+                ));
+            }
+            next.plex_token = Some(Secret::new(given.trim()));
+        }
+        if let Some(sections) = change.sections {
+            if sections.len() > MAX_SECTIONS
+                || sections
+                    .iter()
+                    .any(|s| s.is_empty() || s.len() > MAX_SECTION_KEY_LEN)
+            {
+                return Err(invalid(
+                    "sections",
+                    "sections are section keys such as \"1\"",
+                ));
+            }
+            next.sections = sections;
+        }
+        if let Some(hours) = change.refresh_age_hours {
+            if !REFRESH_AGE_HOURS.contains(hours) {
+                return Err(invalid(
+                    "refresh_age_hours",
+                    "the refresh age is between 0 and 8760 hours",
+                ));
+            }
+            next.refresh_age = Duration::from_secs_f64(hours * 3600.0);
+        }
+        if let Some(accept) = change.accept_invalid_certs {
+            next.accept_invalid_certs = accept;
+        }
+        if next.plex_url.is_none() {
+            return Err(invalid(
+                "plex_url",
+                "a Plex URL is needed, like http://192.168.1.10:32400",
+            ));
+        }
+        if !next.plex_configured() {
+            return Err(invalid("plex_token", "a Plex token is needed"));
+        }
+        Ok(next)
+    }
+}
+
+fn invalid(name: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.to_owned(),
+    }
+}
+
+/// Host and port of a URL, to tell servers apart.
+fn host_of(url: &str) -> Option<(String, Option<u16>)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    Some((
+        parsed.host_str()?.to_ascii_lowercase(),
+        parsed.port_or_known_default(),
+    ))
 }
 
 fn hours(value: f64) -> Result<Duration, ConfigError> {
-    if !(value.is_finite() && value > 0.0 && value <= 24.0 * 365.0) {
+    let Bounds { above, max } = REFRESH_AGE_HOURS;
+    if !REFRESH_AGE_HOURS.contains(value) {
         return Err(ConfigError::Invalid {
             name: "refresh_age_hours",
-            message: format!("{value} is not between 0 and 8760 hours"),
+            message: format!("{value} is not between {above} and {max} hours"),
         });
     }
     Ok(Duration::from_secs_f64(value * 3600.0))
 }
 
 fn seconds(value: f64) -> Result<Duration, ConfigError> {
-    if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
+    let Bounds { above, max } = TIMEOUT_SECS;
+    if !TIMEOUT_SECS.contains(value) {
         return Err(ConfigError::Invalid {
             name: "timeout",
-            message: format!("{value} is not between 0 and 3600 seconds"),
+            message: format!("{value} is not between {above} and {max} seconds"),
         });
     }
     Ok(Duration::from_secs_f64(value))
@@ -379,6 +491,18 @@ pub fn parse_file_settings(text: &str) -> Result<FileSettings, String> {
             .unwrap_or_default();
         format!("{}{span}", e.message())
     })
+}
+
+/// Saves the settings a person changes at run time into the config file of
+/// their data directory, keeping the file's other keys. Blocking file I/O.
+pub fn save_settings(settings: &Settings) -> Result<(), ConfigError> {
+    let mut file = read_file_settings(&settings.data_dir).unwrap_or_default();
+    file.plex_url = settings.plex_url.clone();
+    file.plex_token = settings.plex_token.clone();
+    file.sections = Some(settings.sections.clone());
+    file.refresh_age_hours = Some(settings.refresh_age.as_secs_f64() / 3600.0);
+    file.accept_invalid_certs = Some(settings.accept_invalid_certs);
+    write_file_settings(&settings.data_dir, &file)
 }
 
 /// Writes the config file atomically with mode 0600 (it holds the token).

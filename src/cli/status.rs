@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::service::schedule;
 use crate::store::query::rfc3339;
 use crate::store::state::now_unix;
 use crate::store::{HistoryEntry, Store};
@@ -40,12 +41,13 @@ impl StatusArgs {
         // Read-only: never waits on (or disturbs) a sync another process runs.
         let store = Store::open_read_only(&settings.database_path())?;
         let state = store.sync_state()?;
-        let age_s = state.synced_at.map(|t| (now_unix() - t).max(0));
+        let now = now_unix();
         let output = StatusOutput {
             track_count: state.track_count,
             synced_at: state.synced_at.and_then(rfc3339),
-            age_s,
-            stale: age_s.is_none_or(|a| a as f64 > settings.refresh_age.as_secs_f64()),
+            age_s: schedule::age_s(state.synced_at, now),
+            // The same staleness as the server's status and its background sync.
+            stale: schedule::is_stale(state.synced_at, now, settings.refresh_age),
             server_name: state.server_name,
             machine_identifier: state.machine_identifier,
             last_error: state.last_error,
