@@ -11,4 +11,5 @@ mod library;
 mod plex_robustness;
 mod processes;
 mod query;
+mod service;
 mod settings;
