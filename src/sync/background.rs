@@ -80,3 +80,20 @@ pub fn lower_priority() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_that_cannot_start_says_why() {
+        let error = SyncError::Thread {
+            what: "writer",
+            source: std::io::Error::other("Resource temporarily unavailable"),
+        };
+        assert_eq!(
+            crate::sync::error_message(&error),
+            "cannot start the sync's writer thread: Resource temporarily unavailable"
+        );
+    }
+}
