@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::api::{AppState, Server};
-use crate::config::DEFAULT_LISTEN;
+use crate::config::{DEFAULT_LISTEN, env};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -15,7 +15,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     common: super::CommonArgs,
     /// Address to listen on; use 0.0.0.0:5765 for a LAN or Docker (set PLEXCACHE_PASSWORD then).
-    #[arg(long, env = "PLEXCACHE_LISTEN", default_value = DEFAULT_LISTEN)]
+    #[arg(long, env = env::LISTEN, default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
 }
 

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 pub use error::PlexError;
 use wire::{Envelope, ItemContainer};
 
-use crate::config::{Secret, Settings};
+use crate::config::{self, Secret, Settings};
 use crate::locks::MutexExt;
 
 const PRODUCT: &str = "plexcache";
@@ -62,11 +62,11 @@ impl ClientOptions {
         Self {
             url: url.into(),
             token,
-            timeout: Duration::from_secs(30),
-            retries: 2,
+            timeout: Duration::from_secs_f64(config::DEFAULT_TIMEOUT_SECS),
+            retries: config::DEFAULT_RETRIES,
             accept_invalid_certs: false,
             backoff: Duration::from_millis(250),
-            max_body_bytes: body_limit(1000),
+            max_body_bytes: body_limit(config::DEFAULT_PAGE_SIZE as u64),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::store::SyncState;
 /// How often Plex is probed.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(15);
 /// Environment variable that shortens (or lengthens) the probe interval.
-pub const PROBE_INTERVAL_ENV: &str = "PLEXCACHE_PROBE_INTERVAL_SECS";
+pub const PROBE_INTERVAL_ENV: &str = crate::config::env::PROBE_INTERVAL_SECS;
 /// The shortest probe interval accepted from the environment.
 const MIN_PROBE_INTERVAL_S: f64 = 0.1;
 /// How often staleness is checked.
