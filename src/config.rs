@@ -262,7 +262,10 @@ impl Settings {
                 .unwrap_or(false),
             timeout: seconds(overrides.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))?,
             retries: overrides.retries.unwrap_or(DEFAULT_RETRIES),
-            concurrency: clamp(overrides.concurrency.unwrap_or(DEFAULT_CONCURRENCY), CONCURRENCY),
+            concurrency: clamp(
+                overrides.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+                CONCURRENCY,
+            ),
             page_size: clamp(overrides.page_size.unwrap_or(DEFAULT_PAGE_SIZE), PAGE_SIZE),
             password: overrides.password.filter(|p| !p.is_empty()),
         };
@@ -942,7 +945,10 @@ mod tests {
             );
         }
         for hours in [0.01, 24.0, 8760.0] {
-            assert!(from_file(hours).is_ok() && from_dialog(hours).is_ok(), "{hours}");
+            assert!(
+                from_file(hours).is_ok() && from_dialog(hours).is_ok(),
+                "{hours}"
+            );
         }
     }
 }

@@ -99,7 +99,8 @@ impl Guards {
 
     /// Whether `client` sent this wrong password before.
     fn known_wrong(&self, client: IpAddr, guess: &Digest) -> bool {
-        self.guesses.lock_unpoisoned()
+        self.guesses
+            .lock_unpoisoned()
             .get(&client)
             .is_some_and(|b| b.wrong.contains(guess))
     }

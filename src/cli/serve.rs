@@ -41,16 +41,21 @@ pub async fn build(
             "listening on {listen} without PLEXCACHE_PASSWORD: anyone on the network can use this instance"
         );
     }
+    // Opening may migrate the file: blocking work, off the async threads.
+    let state = tokio::task::spawn_blocking(move || open_library(settings)).await??;
+    Server::bind(listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
+fn open_library(settings: crate::config::Settings) -> anyhow::Result<AppState> {
     let path = settings.database_path();
     let (store, notice) =
         Store::open(&path).with_context(|| format!("cannot open the cache {}", path.display()))?;
     if let Some(notice) = notice {
         tracing::warn!("{notice}");
     }
-    let state = AppState::new(store, settings)?;
-    Server::bind(listen, state)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))
+    Ok(AppState::new(store, settings)?)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

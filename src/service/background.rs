@@ -52,7 +52,8 @@ impl Library {
         self.warm_store();
         self.check_file();
         let library = self.clone();
-        self.tasks.spawn(async move { library.probe_loop(answered).await });
+        self.tasks
+            .spawn(async move { library.probe_loop(answered).await });
         let library = self.clone();
         self.tasks.spawn(async move { library.stale_loop().await });
     }

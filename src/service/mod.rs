@@ -170,28 +170,45 @@ impl Library {
     /// or the last read is older than [`STATE_REUSE`], so status stays cheap
     /// under load. The last known state if it cannot be read.
     pub async fn current_sync_state(&self) -> SyncState {
-        let now = StateRead {
-            stamp: self.store().change_stamp(),
-            syncs: self.engine.progress().activity(),
-            at: Instant::now(),
-        };
-        // While this process syncs (or began one since), the file is read
-        // every time: its own commits must show at once, whatever the stamp.
-        let reusable = !now.syncs.1
-            && self.state_read.lock_unpoisoned().as_ref().is_some_and(|seen| {
-                seen.stamp == now.stamp && seen.syncs == now.syncs && seen.at.elapsed() < STATE_REUSE
-            });
-        if reusable {
-            return self.sync_state();
-        }
-        match self.blocking(|store| store.sync_state()).await {
-            Ok(Ok(fresh)) => {
+        let library = self.clone();
+        // The stamp reads the files' metadata: off the async threads too.
+        let read = self
+            .blocking(move |store| {
+                let now = StateRead {
+                    stamp: store.change_stamp(),
+                    syncs: library.engine.progress().activity(),
+                    at: Instant::now(),
+                };
+                if library.may_reuse_state(&now) {
+                    return Ok(None);
+                }
+                store.sync_state().map(|fresh| Some((fresh, now)))
+            })
+            .await;
+        match read {
+            Ok(Ok(Some((fresh, now)))) => {
                 *self.state.write_unpoisoned() = fresh.clone();
                 *self.state_read.lock_unpoisoned() = Some(now);
                 fresh
             }
             _ => self.sync_state(),
         }
+    }
+
+    /// Whether the state read last still holds: the files are unchanged, no
+    /// sync of this process ran since, and it is recent. While this process
+    /// syncs, never: its own commits must show at once, whatever the stamp.
+    fn may_reuse_state(&self, now: &StateRead) -> bool {
+        !now.syncs.1
+            && self
+                .state_read
+                .lock_unpoisoned()
+                .as_ref()
+                .is_some_and(|seen| {
+                    seen.stamp == now.stamp
+                        && seen.syncs == now.syncs
+                        && seen.at.elapsed() < STATE_REUSE
+                })
     }
 
     /// Runs a blocking store call off the async threads. A failure that may

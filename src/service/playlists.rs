@@ -53,13 +53,16 @@ impl Library {
         let requested = match tracks {
             PlaylistTracks::Keys(keys) => keys,
             PlaylistTracks::Sample { filter, n } => {
-                let (_, tracks) = self.blocking(move |store| store.sample(&filter, n)).await??;
+                let (_, tracks) = self
+                    .blocking(move |store| store.sample(&filter, n))
+                    .await??;
                 tracks.into_iter().map(|t| t.rating_key).collect()
             }
         };
         let known = {
             let keys = requested.clone();
-            self.blocking(move |store| store.known_keys(&keys)).await??
+            self.blocking(move |store| store.known_keys(&keys))
+                .await??
         };
         if known.is_empty() {
             return Err(PlaylistError::NoTracks);

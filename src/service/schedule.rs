@@ -137,7 +137,13 @@ mod tests {
     }
 
     fn check(state: &SyncState, now: i64) -> StaleCheck {
-        stale_check(true, false, state, Duration::from_secs(24 * HOUR as u64), now)
+        stale_check(
+            true,
+            false,
+            state,
+            Duration::from_secs(24 * HOUR as u64),
+            now,
+        )
     }
 
     #[test]
@@ -268,6 +274,11 @@ mod tests {
         assert!(sync_after_settings(&before, &reconnected, &good, false));
         assert!(!sync_after_settings(&before, &reconnected, &good, true));
         assert!(sync_after_settings(&before, &slower, &failed, false));
-        assert!(sync_after_settings(&before, &slower, &SyncState::default(), false));
+        assert!(sync_after_settings(
+            &before,
+            &slower,
+            &SyncState::default(),
+            false
+        ));
     }
 }

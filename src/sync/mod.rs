@@ -197,10 +197,14 @@ impl SyncEngine {
         ticket: SyncTicket,
         cancel: CancellationToken,
     ) -> Result<SyncReport, SyncError> {
-        let history = self.store.start_history().unwrap_or_else(|(start, e)| {
-            tracing::warn!("cannot record the sync's start: {}", error_message(&e));
-            start
-        });
+        let history = self
+            .unblock(|engine| {
+                Ok(engine.store.start_history().unwrap_or_else(|(start, e)| {
+                    tracing::warn!("cannot record the sync's start: {}", error_message(&e));
+                    start
+                }))
+            })
+            .await?;
         let started = std::time::Instant::now();
         let engine = self.clone();
         let result = background::run_in_background(cancel.child_token(), move || async move {
@@ -208,9 +212,28 @@ impl SyncEngine {
         })
         .await;
         // The writer thread may still be rolling back; it finishes on its own.
-        self.record(history, &result);
-        drop(ticket);
-        result
+        // The ticket goes only once the outcome is recorded, even if this
+        // future is dropped meanwhile.
+        self.unblock(move |engine| {
+            engine.record(history, &result);
+            drop(ticket);
+            Ok(result)
+        })
+        .await?
+    }
+
+    /// Runs store work on the blocking pool, off the async threads. A panic
+    /// there carries on here.
+    async fn unblock<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SyncEngine) -> Result<T, SyncError> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let engine = self.clone();
+        match tokio::task::spawn_blocking(move || work(&engine)).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(SyncError::Cancelled),
+        }
     }
 
     /// Writes how the sync ended to the history and, for a failure, as the
@@ -285,17 +308,20 @@ impl SyncEngine {
         let started_at_ms = now_millis();
         self.progress.set_phase(Phase::Connecting);
         // A damaged file is rebuilt first, even when Plex cannot be reached.
-        self.ensure_healthy_file()?;
+        self.unblock(SyncEngine::ensure_healthy_file).await?;
         let client = client_for(&settings)?;
         let server = client.server_info().await?;
         if let Some(order) = self.listing_order(&server.machine_identifier) {
             client.set_listing_order(order);
         }
-        self.forget_old_server(&server)?;
+        let found = server.clone();
+        self.unblock(move |engine| engine.forget_old_server(&found))
+            .await?;
         let sections = client.music_sections(&settings.sections).await?;
 
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "connected");
-        let WriterHandle { sender, done } = writer::spawn(&self.store)?;
+        let WriterHandle { sender, done } =
+            self.unblock(|engine| writer::spawn(&engine.store)).await?;
         let fetch = Fetcher {
             client: &client,
             sender: &sender,

@@ -124,7 +124,10 @@ async fn a_probe_that_finds_another_server_drops_the_old_library_and_syncs_the_n
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let state = lib.sync_state();
-    assert_eq!(state.machine_identifier.as_deref(), Some("another-server-0001"));
+    assert_eq!(
+        state.machine_identifier.as_deref(),
+        Some("another-server-0001")
+    );
     assert_eq!(state.track_count, 25);
     lib.stop().await;
 }
