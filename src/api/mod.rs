@@ -29,8 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::Settings;
-use crate::service::Library;
+use crate::service::{Library, Settings};
 use crate::store::{Store, StoreError};
 use error::ApiError;
 pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};

@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, JsonBody, ServerChange};
-use crate::config::{Overrides, Secret, Settings, redact_url};
-use crate::service::{Section, SettingsError, error_message};
+use crate::service::{
+    Overrides, Secret, Section, Settings, SettingsError, error_message, redact_url,
+};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SectionInfo {

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Settings;
 use crate::locks::{MutexExt, RwLockExt};
 use crate::store::{ChangeStamp, Store, StoreError, SyncState};
 use crate::sync::SyncEngine;
 
+pub use crate::config::{Overrides, Secret, Settings, redact_url};
 pub use crate::plex::{PlexError, Section, ServerInfo};
 pub use crate::sync::{ProgressReport, SyncError, error_message};
 pub use background::PlexProbe;
