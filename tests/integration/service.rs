@@ -131,3 +131,34 @@ async fn a_probe_that_finds_another_server_drops_the_old_library_and_syncs_the_n
     assert_eq!(state.track_count, 25);
     lib.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_keeps_itself_current_without_a_server_until_told_to_stop() {
+    let plex = spawn_plex(60, 11).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(plexcache::store::state::now_unix()));
+    let lib = library(settings(dir.path(), &plex), &clock);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = lib.clone();
+    let daemon = tokio::spawn(async move {
+        running
+            .run_background(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    for _ in 0..600 {
+        if lib.sync_state().track_count == 60 && !lib.is_syncing() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(lib.sync_state().track_count, 60, "the empty cache synced");
+    assert_eq!(lib.probe().connected, Some(true));
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), daemon)
+        .await
+        .expect("stops when told")
+        .unwrap();
+    assert!(lib.shutdown_token().is_cancelled());
+}
