@@ -13,6 +13,35 @@ pub const CONFIG_FILE: &str = "config.toml";
 /// Default address of `plexcache serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5765";
 
+/// The range of a number setting: above `above`, up to `max` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    pub above: f64,
+    pub max: f64,
+}
+
+impl Bounds {
+    pub fn contains(self, value: f64) -> bool {
+        value.is_finite() && value > self.above && value <= self.max
+    }
+}
+
+/// Hours after which the cache is refreshed in the background.
+pub const REFRESH_AGE_HOURS: Bounds = Bounds {
+    above: 0.0,
+    max: 24.0 * 365.0,
+};
+/// Seconds one request to Plex may take.
+pub const TIMEOUT_SECS: Bounds = Bounds {
+    above: 0.0,
+    max: 3600.0,
+};
+/// Longest Plex token accepted from the settings dialog.
+pub const MAX_TOKEN_LEN: usize = 200;
+/// Most section keys one change may name, and the longest key.
+pub const MAX_SECTIONS: usize = 100;
+pub const MAX_SECTION_KEY_LEN: usize = 20;
+
 /// A value that must never be printed: Debug and Display show `[redacted]`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -31,6 +60,12 @@ impl Secret {
     }
 }
 
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
@@ -43,36 +78,116 @@ impl fmt::Display for Secret {
     }
 }
 
-/// What the config file holds. Every key is optional; absent keys fall back
-/// to defaults. Only settings a user changes at run time live here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSettings {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plex_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plex_token: Option<Secret>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sections: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_age_hours: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accept_invalid_certs: Option<bool>,
+/// The environment variables plexcache reads, one constant each; [`ALL`]
+/// lists them, for a child process that must not inherit any.
+///
+/// [`ALL`]: env::ALL
+pub mod env {
+    pub const DATA_DIR: &str = "PLEXCACHE_DATA_DIR";
+    pub const PLEX_URL: &str = "PLEX_URL";
+    pub const PLEX_TOKEN: &str = "PLEX_TOKEN";
+    pub const SECTIONS: &str = "PLEXCACHE_SECTIONS";
+    pub const REFRESH_AGE_HOURS: &str = "PLEXCACHE_REFRESH_AGE_HOURS";
+    pub const ACCEPT_INVALID_CERTS: &str = "PLEXCACHE_ACCEPT_INVALID_CERTS";
+    pub const TIMEOUT_SECS: &str = "PLEXCACHE_TIMEOUT_SECS";
+    pub const RETRIES: &str = "PLEXCACHE_RETRIES";
+    pub const CONCURRENCY: &str = "PLEXCACHE_CONCURRENCY";
+    pub const PAGE_SIZE: &str = "PLEXCACHE_PAGE_SIZE";
+    pub const PASSWORD: &str = "PLEXCACHE_PASSWORD";
+    pub const LISTEN: &str = "PLEXCACHE_LISTEN";
+    pub const PROBE_INTERVAL_SECS: &str = "PLEXCACHE_PROBE_INTERVAL_SECS";
+
+    pub const ALL: &[&str] = &[
+        DATA_DIR,
+        PLEX_URL,
+        PLEX_TOKEN,
+        SECTIONS,
+        REFRESH_AGE_HOURS,
+        ACCEPT_INVALID_CERTS,
+        TIMEOUT_SECS,
+        RETRIES,
+        CONCURRENCY,
+        PAGE_SIZE,
+        LISTEN,
+        PASSWORD,
+        PROBE_INTERVAL_SECS,
+    ];
 }
 
-/// Overrides from the environment or flags; `None` means "not given".
-#[derive(Debug, Clone, Default)]
+/// Defaults of the settings a layer leaves unset.
+pub const DEFAULT_REFRESH_AGE_HOURS: f64 = 24.0;
+pub const DEFAULT_TIMEOUT_SECS: f64 = 30.0;
+pub const DEFAULT_RETRIES: u32 = 2;
+pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// Track pages in flight at once, and tracks per page: values outside are
+/// brought inside.
+pub const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=32;
+pub const PAGE_SIZE: std::ops::RangeInclusive<usize> = 1..=10_000;
+
+/// One layer of settings, and the one declaration of each setting: the
+/// config file (the keys it holds: those a person changes at run time), the
+/// environment and flags (clap reads both; the field's `env` names the
+/// variable), and a change from the settings API are all this type. `None`
+/// means "not given here". A secret's type is [`Secret`]. Defaults and
+/// bounds are the constants above; [`Settings::load`] stacks the layers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
 pub struct Overrides {
+    /// Plex server URL, e.g. http://192.168.1.10:32400.
+    #[arg(long, env = env::PLEX_URL, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plex_url: Option<String>,
+    /// Plex token (prefer the environment variable: flags show up in `ps`).
+    #[arg(long, env = env::PLEX_TOKEN, hide_env_values = true, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plex_token: Option<Secret>,
+    /// Music section keys to cache, comma-separated (default: all music sections).
+    #[arg(long, env = env::SECTIONS, value_delimiter = ',', global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sections: Option<Vec<String>>,
+    /// Refresh the cache in the background when older than this many hours.
+    #[arg(long, env = env::REFRESH_AGE_HOURS, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_age_hours: Option<f64>,
+    /// Accept an untrusted (self-signed) TLS certificate from Plex.
+    #[arg(long, env = env::ACCEPT_INVALID_CERTS, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accept_invalid_certs: Option<bool>,
+    /// Timeout of one request to Plex, in seconds.
+    #[arg(long, env = env::TIMEOUT_SECS, global = true)]
+    #[serde(skip)]
     pub timeout_secs: Option<f64>,
+    /// Retries of a failed Plex request.
+    #[arg(long, env = env::RETRIES, global = true)]
+    #[serde(skip)]
     pub retries: Option<u32>,
+    /// Track pages fetched at once during a sync.
+    #[arg(long, env = env::CONCURRENCY, global = true)]
+    #[serde(skip)]
     pub concurrency: Option<usize>,
+    /// Tracks per page requested from Plex.
+    #[arg(long, env = env::PAGE_SIZE, global = true)]
+    #[serde(skip)]
     pub page_size: Option<usize>,
+    /// Password guarding the page and API: from the environment only
+    /// (`PLEXCACHE_PASSWORD`), never a flag or the file.
+    #[arg(skip = std::env::var(env::PASSWORD).ok().map(Secret::new))]
+    #[serde(skip)]
     pub password: Option<Secret>,
+}
+
+/// What the config file holds: the same layer (keys it does not hold are
+/// refused when read and never written).
+pub type FileSettings = Overrides;
+
+impl Overrides {
+    /// The layer without empty text values: `PLEX_URL=` means "not set".
+    pub fn without_empty(mut self) -> Self {
+        self.plex_url = self.plex_url.filter(|u| !u.is_empty());
+        self.plex_token = self.plex_token.filter(|t| !t.is_empty());
+        self
+    }
 }
 
 /// The settings every part of plexcache reads.
@@ -119,8 +234,6 @@ pub enum ConfigError {
 }
 
 impl Settings {
-    pub const DEFAULT_REFRESH_HOURS: f64 = 24.0;
-
     /// Builds settings from the config file in `data_dir` and `overrides`
     /// (environment and flags, already merged by the caller).
     pub fn load(data_dir: &Path, overrides: Overrides) -> Result<Self, ConfigError> {
@@ -141,16 +254,19 @@ impl Settings {
                 overrides
                     .refresh_age_hours
                     .or(file.refresh_age_hours)
-                    .unwrap_or(Self::DEFAULT_REFRESH_HOURS),
+                    .unwrap_or(DEFAULT_REFRESH_AGE_HOURS),
             )?,
             accept_invalid_certs: overrides
                 .accept_invalid_certs
                 .or(file.accept_invalid_certs)
                 .unwrap_or(false),
-            timeout: seconds(overrides.timeout_secs.unwrap_or(30.0))?,
-            retries: overrides.retries.unwrap_or(2),
-            concurrency: overrides.concurrency.unwrap_or(4).clamp(1, 32),
-            page_size: overrides.page_size.unwrap_or(1000).clamp(1, 10_000),
+            timeout: seconds(overrides.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))?,
+            retries: overrides.retries.unwrap_or(DEFAULT_RETRIES),
+            concurrency: clamp(
+                overrides.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+                CONCURRENCY,
+            ),
+            page_size: clamp(overrides.page_size.unwrap_or(DEFAULT_PAGE_SIZE), PAGE_SIZE),
             password: overrides.password.filter(|p| !p.is_empty()),
         };
         Ok(settings)
@@ -161,31 +277,119 @@ impl Settings {
         self.data_dir.join("library_cache.db")
     }
 
-    pub fn config_path(&self) -> PathBuf {
-        self.data_dir.join(CONFIG_FILE)
-    }
-
     /// True when a Plex URL and token are both known.
     pub fn plex_configured(&self) -> bool {
         self.plex_url.is_some() && self.plex_token.as_ref().is_some_and(|t| !t.is_empty())
     }
+
+    /// These settings with a person's change applied (the settings dialog,
+    /// `PUT /api/settings`): an empty token keeps the current one, and the
+    /// result must name a Plex URL and token. A refusal is
+    /// [`ConfigError::Invalid`] naming the field, in words for the dialog.
+    pub fn with_change(&self, change: Overrides) -> Result<Settings, ConfigError> {
+        let mut next = self.clone();
+        let token = change.plex_token.filter(|t| !t.expose().trim().is_empty());
+        if let Some(url) = change.plex_url {
+            let url = normalize_plex_url(&url, TokenPlace::Dialog)?;
+            // The stored token is only ever sent to the host it was entered for.
+            let other_host = self
+                .plex_url
+                .as_deref()
+                .is_some_and(|old| host_of(old) != host_of(&url));
+            if token.is_none() && other_host {
+                return Err(invalid(
+                    "plex_token",
+                    "enter the Plex token again for a different server",
+                ));
+            }
+            next.plex_url = Some(url);
+        }
+        if let Some(token) = token {
+            let given = token.expose();
+            if given.len() > MAX_TOKEN_LEN || !given.trim().chars().all(|c| c.is_ascii_graphic()) {
+                return Err(invalid(
+                    "plex_token",
+                    "a Plex token is a short string of letters, digits and symbols",
+                ));
+            }
+            next.plex_token = Some(Secret::new(given.trim()));
+        }
+        if let Some(sections) = change.sections {
+            if sections.len() > MAX_SECTIONS
+                || sections
+                    .iter()
+                    .any(|s| s.is_empty() || s.len() > MAX_SECTION_KEY_LEN)
+            {
+                return Err(invalid(
+                    "sections",
+                    "sections are section keys such as \"1\"",
+                ));
+            }
+            next.sections = sections;
+        }
+        if let Some(hours) = change.refresh_age_hours {
+            if !REFRESH_AGE_HOURS.contains(hours) {
+                let Bounds { above, max } = REFRESH_AGE_HOURS;
+                return Err(invalid(
+                    "refresh_age_hours",
+                    &format!("the refresh age is between {above} and {max} hours"),
+                ));
+            }
+            next.refresh_age = Duration::from_secs_f64(hours * 3600.0);
+        }
+        if let Some(accept) = change.accept_invalid_certs {
+            next.accept_invalid_certs = accept;
+        }
+        if next.plex_url.is_none() {
+            return Err(invalid(
+                "plex_url",
+                "a Plex URL is needed, like http://192.168.1.10:32400",
+            ));
+        }
+        if !next.plex_configured() {
+            return Err(invalid("plex_token", "a Plex token is needed"));
+        }
+        Ok(next)
+    }
+}
+
+fn invalid(name: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.to_owned(),
+    }
+}
+
+/// Host and port of a URL, to tell servers apart.
+fn host_of(url: &str) -> Option<(String, Option<u16>)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    Some((
+        parsed.host_str()?.to_ascii_lowercase(),
+        parsed.port_or_known_default(),
+    ))
+}
+
+fn clamp(value: usize, range: std::ops::RangeInclusive<usize>) -> usize {
+    value.clamp(*range.start(), *range.end())
 }
 
 fn hours(value: f64) -> Result<Duration, ConfigError> {
-    if !(value.is_finite() && value > 0.0 && value <= 24.0 * 365.0) {
+    let Bounds { above, max } = REFRESH_AGE_HOURS;
+    if !REFRESH_AGE_HOURS.contains(value) {
         return Err(ConfigError::Invalid {
             name: "refresh_age_hours",
-            message: format!("{value} is not between 0 and 8760 hours"),
+            message: format!("{value} is not between {above} and {max} hours"),
         });
     }
     Ok(Duration::from_secs_f64(value * 3600.0))
 }
 
 fn seconds(value: f64) -> Result<Duration, ConfigError> {
-    if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
+    let Bounds { above, max } = TIMEOUT_SECS;
+    if !TIMEOUT_SECS.contains(value) {
         return Err(ConfigError::Invalid {
             name: "timeout",
-            message: format!("{value} is not between 0 and 3600 seconds"),
+            message: format!("{value} is not between {above} and {max} seconds"),
         });
     }
     Ok(Duration::from_secs_f64(value))
@@ -379,6 +583,18 @@ pub fn parse_file_settings(text: &str) -> Result<FileSettings, String> {
             .unwrap_or_default();
         format!("{}{span}", e.message())
     })
+}
+
+/// Saves the settings a person changes at run time into the config file of
+/// their data directory, keeping the file's other keys. Blocking file I/O.
+pub fn save_settings(settings: &Settings) -> Result<(), ConfigError> {
+    let mut file = read_file_settings(&settings.data_dir).unwrap_or_default();
+    file.plex_url = settings.plex_url.clone();
+    file.plex_token = settings.plex_token.clone();
+    file.sections = Some(settings.sections.clone());
+    file.refresh_age_hours = Some(settings.refresh_age.as_secs_f64() / 3600.0);
+    file.accept_invalid_certs = Some(settings.accept_invalid_certs);
+    write_file_settings(&settings.data_dir, &file)
 }
 
 /// Writes the config file atomically with mode 0600 (it holds the token).
@@ -630,5 +846,109 @@ mod tests {
             ..Default::default()
         };
         assert!(Settings::load(dir.path(), bad).is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        layer: Overrides,
+    }
+
+    #[test]
+    fn flags_fill_the_same_layer_the_file_holds() {
+        use clap::Parser;
+        let flags = Flags::try_parse_from([
+            "plexcache",
+            "--plex-url",
+            "http://127.0.0.1:32400",
+            "--plex-token",
+            SECRET,
+            "--sections",
+            "1,2",
+            "--timeout-secs",
+            "5",
+        ])
+        .unwrap();
+        let layer = flags.layer;
+        assert_eq!(layer.sections, Some(vec!["1".to_owned(), "2".to_owned()]));
+        assert_eq!(layer.timeout_secs, Some(5.0));
+        assert!(!format!("{layer:?}").contains(SECRET));
+        let written = toml::to_string(&layer).unwrap();
+        assert!(!written.contains("timeout"), "not a file key: {written}");
+        let read = parse_file_settings(&written).unwrap();
+        assert_eq!(read.plex_token.as_ref().map(Secret::expose), Some(SECRET));
+        assert_eq!(read.timeout_secs, None);
+        assert!(parse_file_settings("timeout_secs = 5.0").is_err());
+        assert!(parse_file_settings("password = \"x\"").is_err());
+    }
+
+    #[test]
+    fn every_environment_variable_of_a_flag_is_listed() {
+        use clap::CommandFactory;
+        let command = Flags::command();
+        let named: Vec<String> = command
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(named.len(), 9);
+        for name in &named {
+            assert!(env::ALL.contains(&name.as_str()), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_text_values_mean_unset() {
+        let layer = Overrides {
+            plex_url: Some(String::new()),
+            plex_token: Some(Secret::new("")),
+            ..Default::default()
+        }
+        .without_empty();
+        assert_eq!(layer, Overrides::default());
+    }
+
+    #[test]
+    fn the_file_and_the_settings_dialog_share_one_refresh_age_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let from_file = |hours: f64| {
+            Settings::load(
+                dir.path(),
+                Overrides {
+                    refresh_age_hours: Some(hours),
+                    ..Default::default()
+                },
+            )
+        };
+        let current = Settings::load(
+            dir.path(),
+            Overrides {
+                plex_url: Some("http://127.0.0.1:32400".into()),
+                plex_token: Some(Secret::new("t")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let from_dialog = |hours: f64| {
+            current.with_change(Overrides {
+                refresh_age_hours: Some(hours),
+                ..Default::default()
+            })
+        };
+        for hours in [0.0, -1.0, 8760.5, f64::NAN] {
+            let file = from_file(hours).unwrap_err().to_string();
+            assert!(file.contains("between 0 and 8760 hours"), "{file}");
+            let dialog = from_dialog(hours).unwrap_err().to_string();
+            assert!(
+                dialog.contains("the refresh age is between 0 and 8760 hours"),
+                "{dialog}"
+            );
+        }
+        for hours in [0.01, 24.0, 8760.0] {
+            assert!(
+                from_file(hours).is_ok() && from_dialog(hours).is_ok(),
+                "{hours}"
+            );
+        }
     }
 }

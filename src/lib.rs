@@ -7,7 +7,9 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod locks;
 pub mod plex;
+pub mod service;
 pub mod store;
 pub mod sync;
 pub mod web;

@@ -10,9 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::plex::PlexError;
+use crate::service::{PlexError, SyncError, error_message};
 use crate::store::{FilterError, StoreError};
-use crate::sync::{SyncError, error_message};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {

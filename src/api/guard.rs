@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::locks::MutexExt;
 
 /// Paths that stay open for liveness checks.
 const OPEN_PATHS: &[&str] = &["/api/health"];
@@ -98,14 +99,15 @@ impl Guards {
 
     /// Whether `client` sent this wrong password before.
     fn known_wrong(&self, client: IpAddr, guess: &Digest) -> bool {
-        lock(&self.guesses)
+        self.guesses
+            .lock_unpoisoned()
             .get(&client)
             .is_some_and(|b| b.wrong.contains(guess))
     }
 
     /// How long `client` must wait before its next try, if it must.
     fn must_wait(&self, client: IpAddr) -> Option<Duration> {
-        let mut guesses = lock(&self.guesses);
+        let mut guesses = self.guesses.lock_unpoisoned();
         let bucket = guesses.get_mut(&client)?;
         bucket.rest(Instant::now());
         (bucket.tries < 1.0).then(|| GUESS_INTERVAL.mul_f64(1.0 - bucket.tries))
@@ -114,7 +116,7 @@ impl Guards {
     /// Counts a new wrong password; true when it used the client's last try.
     fn wrong_password(&self, client: IpAddr, guess: Digest) -> bool {
         let now = Instant::now();
-        let mut guesses = lock(&self.guesses);
+        let mut guesses = self.guesses.lock_unpoisoned();
         if guesses.len() >= MAX_TRACKED_CLIENTS && !guesses.contains_key(&client) {
             guesses.retain(|_, b| {
                 b.rest(now);
@@ -133,12 +135,6 @@ impl Guards {
         bucket.wrong.push_back(guess);
         bucket.tries < 1.0
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Who is guessing: the peer's address, an IPv6 client by its /64 (one

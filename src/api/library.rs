@@ -9,12 +9,10 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, JsonBody};
-use super::lifecycle::spawn_sync;
+use crate::service::{self, ProgressReport, SyncError};
 use crate::store::filter::{FilterBody, MAX_LIMIT, MAX_SAMPLE, parse_count};
 use crate::store::query::rfc3339;
-use crate::store::state::now_unix;
 use crate::store::{Filter, HistoryEntry, Sort, Stats, TrackPage, TrackRow};
-use crate::sync::{ProgressReport, SyncError};
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -73,64 +71,30 @@ pub struct LibraryStatus {
 #[utoipa::path(get, path = "/api/library/status", tag = "library",
     responses((status = 200, description = "Current status", body = LibraryStatus)))]
 pub async fn status(State(state): State<AppState>) -> Json<LibraryStatus> {
-    let settings = state.settings();
-    // Progress first: a sync ending between the two reads then shows as
-    // still running rather than as done with the old state.
-    let progress = state.engine.progress().clone();
-    let is_syncing = progress.is_running();
-    let sync_progress = progress.report();
-    let blocking = progress.is_blocking();
-    let sync_state = state.current_sync_state().await;
-    let probe = state.probe();
-    let age_s = sync_state.synced_at.map(|t| (now_unix() - t).max(0));
-    let probe_changed = probe
-        .server
-        .as_ref()
-        .zip(sync_state.machine_identifier.as_ref())
-        .is_some_and(|(server, cached)| &server.machine_identifier != cached);
-    let server_changed = (is_syncing && progress.server_changed()) || probe_changed;
-    let failed = sync_state.last_error.is_some() && !is_syncing;
-    Json(LibraryStatus {
-        track_count: sync_state.track_count,
-        synced_at: sync_state.synced_at.and_then(rfc3339),
-        age_s,
-        is_syncing,
-        blocking,
-        sync_progress,
-        error: sync_state.last_error.clone().filter(|_| failed),
-        error_kind: sync_state.last_error_kind.clone().filter(|_| failed),
-        plex_connected: probe.connected.unwrap_or(false),
-        plex_error: probe.error.clone(),
-        server_changed,
-        stale: age_s.is_none_or(|a| a as f64 >= settings.refresh_age.as_secs_f64()),
-        configured: settings.plex_configured(),
-        server: shown_server(
-            server_changed,
-            probe.server,
-            sync_state.machine_identifier,
-            sync_state.server_name,
-        ),
-    })
+    Json(state.library().status().await.into())
 }
 
-/// The cache's server, except during a server change: then the new one.
-fn shown_server(
-    changed: bool,
-    probed: Option<crate::plex::ServerInfo>,
-    cached_id: Option<String>,
-    cached_name: Option<String>,
-) -> Option<ServerSummary> {
-    match probed {
-        Some(new) if changed => Some(ServerSummary {
-            name: new.name,
-            machine_identifier: new.machine_identifier,
-        }),
-        _ => cached_id
-            .zip(cached_name)
-            .map(|(machine_identifier, name)| ServerSummary {
-                name,
-                machine_identifier,
+impl From<service::Status> for LibraryStatus {
+    fn from(s: service::Status) -> Self {
+        LibraryStatus {
+            track_count: s.track_count,
+            synced_at: s.synced_at.and_then(rfc3339),
+            age_s: s.age_s,
+            is_syncing: s.is_syncing,
+            blocking: s.blocking,
+            sync_progress: s.sync_progress,
+            error: s.error,
+            error_kind: s.error_kind,
+            plex_connected: s.plex_connected,
+            plex_error: s.plex_error,
+            server_changed: s.server_changed,
+            stale: s.stale,
+            configured: s.configured,
+            server: s.server.map(|server| ServerSummary {
+                name: server.name,
+                machine_identifier: server.machine_identifier,
             }),
+        }
     }
 }
 
@@ -159,7 +123,7 @@ pub struct SyncStarted {
 pub async fn start_sync(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<SyncStarted>), ApiError> {
-    let answer = match spawn_sync(&state) {
+    let answer = match state.library().start_sync().await {
         Ok(blocking) => SyncStarted {
             started: true,
             blocking,
@@ -171,7 +135,7 @@ pub async fn start_sync(
             started: false,
             blocking: false,
             reason: Some(e.kind().to_owned()),
-            detail: Some(crate::sync::error_message(&e)),
+            detail: Some(service::error_message(&e)),
         },
     };
     Ok((StatusCode::OK, Json(answer)))

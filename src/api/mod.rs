@@ -1,13 +1,14 @@
 //! The HTTP API and page server (`plexcache serve`): the axum router, its
 //! guards (password with a guessing limit, same-origin writes, host names,
 //! requests in flight, body size, security headers), the accept loop with
-//! its connection limits, and the server's lifecycle. One module per
-//! resource; [`error::ApiError`] is the one error answer.
+//! its connection limits, and serving's start and end. Handlers parse the
+//! request, call the [`Library`] service and turn its answer or error into
+//! JSON; one module per resource; [`error::ApiError`] is the one error
+//! answer.
 
 pub mod error;
 mod guard;
 mod library;
-mod lifecycle;
 mod listen;
 mod memory;
 pub mod openapi;
@@ -15,9 +16,8 @@ mod playlists;
 mod settings;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,27 +29,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::Settings;
-use crate::store::{ChangeStamp, Store, SyncState};
-use crate::sync::SyncEngine;
+use crate::service::{Library, Settings};
+use crate::store::{Store, StoreError};
 use error::ApiError;
 pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
-pub use lifecycle::{PlexProbe, probe};
 pub use listen::{
     BODY_READ_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS,
     WRITE_STALL_TIMEOUT,
 };
 pub use memory::limit_arenas;
-
-/// A read of the sync state from the file, and what it was read under.
-struct StateRead {
-    stamp: ChangeStamp,
-    syncs: (u64, bool),
-    at: Instant,
-}
-
-/// Longest a status answer trusts an unchanged [`ChangeStamp`].
-const STATE_REUSE: Duration = Duration::from_secs(1);
 
 /// Largest request body accepted (filters and playlists are small).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -57,134 +45,56 @@ const BODY_LIMIT: usize = 1024 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
      script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-/// Everything the handlers share. Cheap to clone.
+/// Everything the handlers share: the library service and the guards'
+/// state. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: SyncEngine,
-    pub settings: Arc<RwLock<Settings>>,
-    /// What the periodic probe last learned about Plex.
-    pub probe: Arc<RwLock<PlexProbe>>,
-    /// The sync state as last read, so status answers never touch the disk.
-    pub state: Arc<RwLock<SyncState>>,
+    library: Library,
+    /// The library's: cancelled when serving stops.
     pub shutdown: CancellationToken,
+    /// The library's: background work waited for when serving stops.
     pub tasks: TaskTracker,
     /// Bound to a loopback address only: then requests must name the host by
     /// IP or as `localhost` (DNS-rebinding defence).
     pub loopback_only: Arc<AtomicBool>,
-    /// Held by a settings change from its check to the swap.
-    pub settings_write: Arc<tokio::sync::Mutex<()>>,
-    /// When `state` was last read from the file: the files' stamp, this
-    /// process's sync activity and the time.
-    state_read: Arc<std::sync::Mutex<Option<StateRead>>>,
     /// Wrong-password counts and the in-flight bound.
     guards: Arc<guard::Guards>,
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings) -> Result<Self, crate::store::StoreError> {
-        let state = store.sync_state()?;
-        let settings = Arc::new(RwLock::new(settings));
-        Ok(Self {
-            engine: SyncEngine::new(store, settings.clone()),
-            settings,
-            probe: Arc::default(),
-            state: Arc::new(RwLock::new(state)),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
+    pub fn new(store: Store, settings: Settings) -> Result<Self, StoreError> {
+        Ok(Self::from_library(Library::new(store, settings)?))
+    }
+
+    pub fn from_library(library: Library) -> Self {
+        Self {
+            shutdown: library.shutdown_token().clone(),
+            tasks: library.tasks().clone(),
+            library,
             loopback_only: Arc::new(AtomicBool::new(true)),
-            settings_write: Arc::default(),
-            state_read: Arc::default(),
             guards: Arc::default(),
-        })
+        }
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.library
     }
 
     pub fn store(&self) -> &Store {
-        self.engine.store()
+        self.library.store()
     }
 
     pub fn settings(&self) -> Settings {
-        self.engine.settings()
-    }
-
-    pub fn sync_state(&self) -> SyncState {
-        read_lock(&self.state).clone()
-    }
-
-    pub fn probe(&self) -> PlexProbe {
-        read_lock(&self.probe).clone()
-    }
-
-    /// Re-reads the sync state after something changed it.
-    pub fn refresh_state(&self) {
-        match self.store().sync_state() {
-            Ok(fresh) => *write_lock(&self.state) = fresh,
-            Err(e) => tracing::warn!(
-                "cannot read the sync state: {}",
-                crate::sync::error_message(&e)
-            ),
-        }
-    }
-
-    /// The sync state as the cache file has it now, as seen by queries: read
-    /// again only when the files changed (another process may have synced)
-    /// or the last read is older than [`STATE_REUSE`], so status stays cheap
-    /// under load. The last known state if it cannot be read.
-    pub async fn current_sync_state(&self) -> SyncState {
-        let now = StateRead {
-            stamp: self.store().change_stamp(),
-            syncs: self.engine.progress().activity(),
-            at: Instant::now(),
-        };
-        // While this process syncs (or began one since), the file is read
-        // every time: its own commits must show at once, whatever the stamp.
-        let reusable = !now.syncs.1
-            && self
-                .state_read
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .as_ref()
-                .is_some_and(|seen| {
-                    seen.stamp == now.stamp
-                        && seen.syncs == now.syncs
-                        && seen.at.elapsed() < STATE_REUSE
-                });
-        if reusable {
-            return self.sync_state();
-        }
-        match self.blocking(|store| store.sync_state()).await {
-            Ok(fresh) => {
-                *write_lock(&self.state) = fresh.clone();
-                *self
-                    .state_read
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(now);
-                fresh
-            }
-            Err(_) => self.sync_state(),
-        }
+        self.library.settings()
     }
 
     /// Runs a blocking store call off the async threads.
     pub async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store().clone();
-        let result = tokio::task::spawn_blocking(move || f(&store)).await?;
-        if let Err(e) = &result {
-            lifecycle::on_store_error(self, e);
-        }
-        Ok(result?)
+        Ok(self.library.blocking(f).await??)
     }
-}
-
-pub fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-pub fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The full router: API, page, guards.
@@ -335,7 +245,7 @@ impl Server {
         let state = self.state.clone();
         let loopback = self.listener.local_addr()?.ip().is_loopback();
         state.loopback_only.store(loopback, Ordering::Relaxed);
-        lifecycle::start_background(&state).await;
+        state.library.start_background().await;
         memory::start_trimming(&state);
         let stop_accepting = CancellationToken::new();
         let shutdown = state.shutdown.clone();
@@ -354,14 +264,7 @@ impl Server {
             stop_accepting,
         );
         tokio::join!(watch, accept);
-        state.shutdown.cancel();
-        state.tasks.close();
-        if tokio::time::timeout(std::time::Duration::from_secs(10), state.tasks.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("background work did not stop within 10 s");
-        }
+        state.library.stop().await;
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! Saving a selection or a random sample as a Plex playlist.
+//! Saving a selection or a random sample as a Plex playlist: the request
+//! is checked here, the playlist made by the library service.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,9 +9,9 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, JsonBody};
+use crate::service::{PlaylistError, PlaylistTracks};
 use crate::store::Filter;
 use crate::store::filter::{FilterBody, MAX_SAMPLE};
-use crate::sync::client_for;
 
 /// Most tracks one playlist request may name.
 const MAX_KEYS: usize = 10_000;
@@ -70,50 +71,39 @@ pub async fn create(
         )
         .with_field("title"));
     }
-    let requested = requested_keys(&state, body).await?;
-    let known = {
-        let keys = requested.clone();
-        state.blocking(move |store| store.known_keys(&keys)).await?
-    };
-    if known.is_empty() {
-        return Err(
-            ApiError::bad_request("no_tracks", "none of the tracks are in the library")
-                .with_field("rating_keys"),
-        );
-    }
-    let skipped_keys: Vec<String> = requested
-        .iter()
-        .filter(|k| !known.contains(k))
-        .cloned()
-        .collect();
-    let settings = state.settings();
-    let client = client_for(&settings)?;
-    let machine = match state.sync_state().machine_identifier {
-        Some(machine) => machine,
-        None => client.server_info().await?.machine_identifier,
-    };
-    let result = client.create_playlist(&machine, &title, &known).await?;
-    let added = if result.item_count > 0 {
-        result.item_count
-    } else {
-        known.len() as u64
-    };
-    tracing::info!(title = %result.title, added, skipped = skipped_keys.len(), "playlist created");
+    let tracks = requested_tracks(body)?;
+    let created = state
+        .library()
+        .create_playlist(&title, tracks)
+        .await
+        .map_err(playlist_error)?;
     Ok((
         StatusCode::CREATED,
         Json(PlaylistCreated {
             playlist: PlaylistRef {
-                rating_key: result.rating_key,
-                title: result.title,
+                rating_key: created.rating_key,
+                title: created.title,
             },
-            added,
-            skipped: skipped_keys.len() as u64,
-            skipped_keys,
+            added: created.added,
+            skipped: created.skipped_keys.len() as u64,
+            skipped_keys: created.skipped_keys,
         }),
     ))
 }
 
-async fn requested_keys(state: &AppState, body: NewPlaylist) -> Result<Vec<String>, ApiError> {
+fn playlist_error(error: PlaylistError) -> ApiError {
+    match error {
+        PlaylistError::NoTracks => {
+            ApiError::bad_request("no_tracks", "none of the tracks are in the library")
+                .with_field("rating_keys")
+        }
+        PlaylistError::Store(e) => e.into(),
+        PlaylistError::Sync(e) => e.into(),
+        PlaylistError::Worker(e) => e.into(),
+    }
+}
+
+fn requested_tracks(body: NewPlaylist) -> Result<PlaylistTracks, ApiError> {
     match (body.rating_keys, body.sample_size) {
         (Some(keys), None) => {
             if keys.is_empty() || keys.len() > MAX_KEYS {
@@ -138,17 +128,14 @@ async fn requested_keys(state: &AppState, body: NewPlaylist) -> Result<Vec<Strin
                     unique.push(key);
                 }
             }
-            Ok(unique)
+            Ok(PlaylistTracks::Keys(unique))
         }
         (None, Some(n)) if (1..=MAX_SAMPLE).contains(&n) => {
             let filter = match body.filter {
                 Some(f) => Filter::try_from(f)?,
                 None => Filter::default(),
             };
-            let (_, tracks) = state
-                .blocking(move |store| store.sample(&filter, n))
-                .await?;
-            Ok(tracks.into_iter().map(|t| t.rating_key).collect())
+            Ok(PlaylistTracks::Sample { filter, n })
         }
         (None, Some(_)) => Err(ApiError::bad_request(
             "invalid_sample_size",

@@ -87,11 +87,15 @@ pub fn error_chain(error: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+/// Logs go to stderr, coloured only on a terminal: a file or pipe gets
+/// plain text.
 fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::api::{AppState, Server};
-use crate::config::DEFAULT_LISTEN;
+use crate::config::{DEFAULT_LISTEN, env};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -15,7 +15,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     common: super::CommonArgs,
     /// Address to listen on; use 0.0.0.0:5765 for a LAN or Docker (set PLEXCACHE_PASSWORD then).
-    #[arg(long, env = "PLEXCACHE_LISTEN", default_value = DEFAULT_LISTEN)]
+    #[arg(long, env = env::LISTEN, default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
 }
 
@@ -41,16 +41,21 @@ pub async fn build(
             "listening on {listen} without PLEXCACHE_PASSWORD: anyone on the network can use this instance"
         );
     }
+    // Opening may migrate the file: blocking work, off the async threads.
+    let state = tokio::task::spawn_blocking(move || open_library(settings)).await??;
+    Server::bind(listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
+fn open_library(settings: crate::config::Settings) -> anyhow::Result<AppState> {
     let path = settings.database_path();
     let (store, notice) =
         Store::open(&path).with_context(|| format!("cannot open the cache {}", path.display()))?;
     if let Some(notice) = notice {
         tracing::warn!("{notice}");
     }
-    let state = AppState::new(store, settings)?;
-    Server::bind(listen, state)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))
+    Ok(AppState::new(store, settings)?)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::config::Settings;
+use crate::service::schedule;
 use crate::store::query::rfc3339;
 use crate::store::state::now_unix;
 use crate::store::{HistoryEntry, Store};
@@ -37,22 +39,8 @@ struct StatusOutput {
 impl StatusArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.common.settings()?;
-        // Read-only: never waits on (or disturbs) a sync another process runs.
-        let store = Store::open_read_only(&settings.database_path())?;
-        let state = store.sync_state()?;
-        let age_s = state.synced_at.map(|t| (now_unix() - t).max(0));
-        let output = StatusOutput {
-            track_count: state.track_count,
-            synced_at: state.synced_at.and_then(rfc3339),
-            age_s,
-            stale: age_s.is_none_or(|a| a as f64 > settings.refresh_age.as_secs_f64()),
-            server_name: state.server_name,
-            machine_identifier: state.machine_identifier,
-            last_error: state.last_error,
-            last_error_kind: state.last_error_kind,
-            database: settings.database_path().display().to_string(),
-            history: store.history(self.history)?,
-        };
+        let history = self.history;
+        let output = tokio::task::spawn_blocking(move || read_status(&settings, history)).await??;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&output)?);
         } else {
@@ -60,6 +48,27 @@ impl StatusArgs {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Reads the cache's state and history (blocking).
+fn read_status(settings: &Settings, history: u32) -> anyhow::Result<StatusOutput> {
+    // Read-only: never waits on (or disturbs) a sync another process runs.
+    let store = Store::open_read_only(&settings.database_path())?;
+    let state = store.sync_state()?;
+    let now = now_unix();
+    Ok(StatusOutput {
+        track_count: state.track_count,
+        synced_at: state.synced_at.and_then(rfc3339),
+        age_s: schedule::age_s(state.synced_at, now),
+        // The same staleness as the server's status and its background sync.
+        stale: schedule::is_stale(state.synced_at, now, settings.refresh_age),
+        server_name: state.server_name,
+        machine_identifier: state.machine_identifier,
+        last_error: state.last_error,
+        last_error_kind: state.last_error_kind,
+        database: settings.database_path().display().to_string(),
+        history: store.history(history)?,
+    })
 }
 
 fn print_text(s: &StatusOutput) {

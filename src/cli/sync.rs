@@ -21,12 +21,18 @@ pub struct SyncArgs {
 impl SyncArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.common.settings()?;
-        let (store, notice) = Store::open(&settings.database_path())?;
-        if let Some(notice) = notice {
-            eprintln!("warning: {notice}");
-        }
-        let engine = SyncEngine::new(store, Arc::new(RwLock::new(settings)));
-        let ticket = match engine.try_start() {
+        // Opening (it may migrate) and taking the sync lock are blocking work.
+        let (engine, started) = tokio::task::spawn_blocking(move || {
+            let (store, notice) = Store::open(&settings.database_path())?;
+            if let Some(notice) = notice {
+                eprintln!("warning: {notice}");
+            }
+            let engine = SyncEngine::new(store, Arc::new(RwLock::new(settings)));
+            let started = engine.try_start();
+            Ok::<_, anyhow::Error>((engine, started))
+        })
+        .await??;
+        let ticket = match started {
             Ok(ticket) => ticket,
             Err(SyncError::AlreadyRunning) => {
                 eprintln!(

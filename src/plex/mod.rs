@@ -8,7 +8,7 @@
 mod error;
 pub mod wire;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
@@ -17,7 +17,8 @@ use serde::de::DeserializeOwned;
 pub use error::PlexError;
 use wire::{Envelope, ItemContainer};
 
-use crate::config::Secret;
+use crate::config::{self, Secret, Settings};
+use crate::locks::MutexExt;
 
 const PRODUCT: &str = "plexcache";
 /// Keys per playlist request: far below the URI lengths where servers answer 414.
@@ -39,6 +40,9 @@ pub fn body_limit(page_size: u64) -> u64 {
         .max(MIN_BODY_LIMIT)
 }
 
+/// A settings check is interactive: one try, and not for long.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How to reach a server.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -58,12 +62,32 @@ impl ClientOptions {
         Self {
             url: url.into(),
             token,
-            timeout: Duration::from_secs(30),
-            retries: 2,
+            timeout: Duration::from_secs_f64(config::DEFAULT_TIMEOUT_SECS),
+            retries: config::DEFAULT_RETRIES,
             accept_invalid_certs: false,
             backoff: Duration::from_millis(250),
-            max_body_bytes: body_limit(1000),
+            max_body_bytes: body_limit(config::DEFAULT_PAGE_SIZE as u64),
         }
+    }
+
+    /// How the settings say to reach Plex; `None` without a URL and token.
+    pub fn from_settings(settings: &Settings) -> Option<Self> {
+        let (Some(url), Some(token)) = (&settings.plex_url, &settings.plex_token) else {
+            return None;
+        };
+        let mut options = Self::new(url.clone(), token.clone());
+        options.timeout = settings.timeout;
+        options.retries = settings.retries;
+        options.accept_invalid_certs = settings.accept_invalid_certs;
+        options.max_body_bytes = body_limit(settings.page_size as u64);
+        Some(options)
+    }
+
+    /// For a check a person waits on: one try with a short timeout.
+    pub fn interactive(mut self) -> Self {
+        self.timeout = self.timeout.min(CHECK_TIMEOUT);
+        self.retries = 0;
+        self
     }
 }
 
@@ -245,17 +269,12 @@ impl PlexClient {
 
     /// The order listings are asked for in.
     pub fn listing_order(&self) -> ListingOrder {
-        *self.order.lock().unwrap_or_else(PoisonError::into_inner)
+        *self.order.lock_unpoisoned()
     }
 
     /// Starts from an order known to work for this server.
     pub fn set_listing_order(&self, order: ListingOrder) {
-        *self.order.lock().unwrap_or_else(PoisonError::into_inner) = order;
-    }
-
-    /// The server's address, safe to show (it never holds the token).
-    pub fn url(&self) -> &str {
-        self.base.as_str()
+        *self.order.lock_unpoisoned() = order;
     }
 
     /// Name, identity and version; needs a valid token, so it is also the

@@ -36,7 +36,10 @@ where
         .on_thread_start(lower_priority)
         .enable_all()
         .build()
-        .map_err(|_| SyncError::Store(StoreError::WriterStopped))?;
+        .map_err(|source| SyncError::Thread {
+            what: "runtime",
+            source,
+        })?;
     std::thread::Builder::new()
         .name("plexcache-sync".into())
         .spawn(move || {
@@ -51,7 +54,11 @@ where
             runtime.shutdown_background();
             let _ = report.send(result);
         })
-        .map_err(|_| SyncError::Store(StoreError::WriterStopped))?;
+        .map_err(|source| SyncError::Thread {
+            what: "main",
+            source,
+        })?;
+    // No answer: the thread panicked, and the panic message is in the log.
     outcome
         .await
         .unwrap_or(Err(SyncError::Store(StoreError::WriterStopped)))
@@ -71,5 +78,22 @@ pub fn lower_priority() {
         if result != 0 {
             tracing::debug!("cannot lower a sync thread's priority");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_that_cannot_start_says_why() {
+        let error = SyncError::Thread {
+            what: "writer",
+            source: std::io::Error::other("Resource temporarily unavailable"),
+        };
+        assert_eq!(
+            crate::sync::error_message(&error),
+            "cannot start the sync's writer thread: Resource temporarily unavailable"
+        );
     }
 }

@@ -11,13 +11,14 @@ pub mod progress;
 mod writer;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::locks::{MutexExt, RwLockExt};
 use crate::plex::{
     ClientOptions, ListKind, ListingOrder, Parent, PlexClient, PlexError, Section, ServerInfo,
 };
@@ -48,6 +49,12 @@ pub enum SyncError {
     Cancelled,
     #[error("the library kept changing during {0} passes; try again later")]
     Unstable(u32),
+    #[error("cannot start the sync's {what} thread")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl SyncError {
@@ -59,6 +66,7 @@ impl SyncError {
             SyncError::Store(e) => e.kind(),
             SyncError::Cancelled => "cancelled",
             SyncError::Unstable(_) => "unstable",
+            SyncError::Thread { .. } => "internal",
         }
     }
 
@@ -123,16 +131,14 @@ impl SyncEngine {
     /// The listing order that worked for a server, once a sync talked to it.
     pub fn listing_order(&self, machine_identifier: &str) -> Option<ListingOrder> {
         self.orders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_unpoisoned()
             .get(machine_identifier)
             .copied()
     }
 
     fn remember_order(&self, machine_identifier: &str, order: ListingOrder) {
         self.orders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_unpoisoned()
             .insert(machine_identifier.to_owned(), order);
     }
 
@@ -145,15 +151,12 @@ impl SyncEngine {
     }
 
     pub fn settings(&self) -> Settings {
-        match self.settings.read() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.settings.read_unpoisoned().clone()
     }
 
-    /// Takes the sync slot, or says a sync already runs. `blocking` is
-    /// whether there is nothing to show until it ends.
-    /// Another process syncing the same cache counts as running too.
+    /// Takes the sync slot, or says a sync already runs (another process
+    /// syncing the same cache counts as running too). Reads the cache and
+    /// takes its lock file: call it off the async threads.
     pub fn try_start(&self) -> Result<SyncTicket, SyncError> {
         if !self.settings().plex_configured() {
             return Err(SyncError::NotConfigured);
@@ -194,10 +197,14 @@ impl SyncEngine {
         ticket: SyncTicket,
         cancel: CancellationToken,
     ) -> Result<SyncReport, SyncError> {
-        let history = self.store.start_history().unwrap_or_else(|(start, e)| {
-            tracing::warn!("cannot record the sync's start: {}", error_message(&e));
-            start
-        });
+        let history = self
+            .unblock(|engine| {
+                Ok(engine.store.start_history().unwrap_or_else(|(start, e)| {
+                    tracing::warn!("cannot record the sync's start: {}", error_message(&e));
+                    start
+                }))
+            })
+            .await?;
         let started = std::time::Instant::now();
         let engine = self.clone();
         let result = background::run_in_background(cancel.child_token(), move || async move {
@@ -205,9 +212,28 @@ impl SyncEngine {
         })
         .await;
         // The writer thread may still be rolling back; it finishes on its own.
-        self.record(history, &result);
-        drop(ticket);
-        result
+        // The ticket goes only once the outcome is recorded, even if this
+        // future is dropped meanwhile.
+        self.unblock(move |engine| {
+            engine.record(history, &result);
+            drop(ticket);
+            Ok(result)
+        })
+        .await?
+    }
+
+    /// Runs store work on the blocking pool, off the async threads. A panic
+    /// there carries on here.
+    async fn unblock<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SyncEngine) -> Result<T, SyncError> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let engine = self.clone();
+        match tokio::task::spawn_blocking(move || work(&engine)).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(SyncError::Cancelled),
+        }
     }
 
     /// Writes how the sync ended to the history and, for a failure, as the
@@ -282,17 +308,20 @@ impl SyncEngine {
         let started_at_ms = now_millis();
         self.progress.set_phase(Phase::Connecting);
         // A damaged file is rebuilt first, even when Plex cannot be reached.
-        self.ensure_healthy_file()?;
+        self.unblock(SyncEngine::ensure_healthy_file).await?;
         let client = client_for(&settings)?;
         let server = client.server_info().await?;
         if let Some(order) = self.listing_order(&server.machine_identifier) {
             client.set_listing_order(order);
         }
-        self.forget_old_server(&server)?;
+        let found = server.clone();
+        self.unblock(move |engine| engine.forget_old_server(&found))
+            .await?;
         let sections = client.music_sections(&settings.sections).await?;
 
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "connected");
-        let WriterHandle { sender, done } = writer::spawn(&self.store)?;
+        let WriterHandle { sender, done } =
+            self.unblock(|engine| writer::spawn(&engine.store)).await?;
         let fetch = Fetcher {
             client: &client,
             sender: &sender,
@@ -383,14 +412,7 @@ impl SyncEngine {
 
 /// A Plex client for the current settings.
 pub fn client_for(settings: &Settings) -> Result<PlexClient, SyncError> {
-    let (Some(url), Some(token)) = (&settings.plex_url, &settings.plex_token) else {
-        return Err(SyncError::NotConfigured);
-    };
-    let mut options = ClientOptions::new(url.clone(), token.clone());
-    options.timeout = settings.timeout;
-    options.retries = settings.retries;
-    options.accept_invalid_certs = settings.accept_invalid_certs;
-    options.max_body_bytes = crate::plex::body_limit(settings.page_size as u64);
+    let options = ClientOptions::from_settings(settings).ok_or(SyncError::NotConfigured)?;
     Ok(PlexClient::new(options)?)
 }
 
@@ -492,7 +514,7 @@ impl Fetcher<'_> {
             let (reply, answer) = oneshot::channel();
             send(self.sender, Batch::Count(reply)).await?;
             let distinct = answer.await.map_err(|_| writer_gone())?? as u64;
-            let keys = keys.into_inner().unwrap_or_else(PoisonError::into_inner);
+            let keys = keys.into_inner_unpoisoned();
             let figures = PassFigures {
                 totals_moved,
                 expected,
@@ -549,7 +571,7 @@ impl Fetcher<'_> {
             let more = walk.advance(want, got, page.total);
             self.progress.advance(got);
             {
-                let mut keys = keys.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut keys = keys.lock_unpoisoned();
                 page.items.iter().for_each(|t| keys.add(&t.rating_key));
             }
             if got > 0 {

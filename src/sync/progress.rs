@@ -12,6 +12,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::locks::MutexExt;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -76,9 +78,7 @@ pub struct Progress {
 impl Progress {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not take the status down with it.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock_unpoisoned()
     }
 
     /// Marks a sync as started; false if one already runs.

@@ -9,6 +9,7 @@ use crate::plex::{Parent, Track};
 use crate::store::write::{Committed, Finish, LibraryWriter, ParentKind};
 use crate::store::{Store, StoreError};
 
+use super::SyncError;
 use super::background::lower_priority;
 use super::derive::{cap_parent, cap_track, new_track};
 
@@ -36,7 +37,7 @@ pub struct WriterHandle {
     pub done: oneshot::Receiver<Result<(), StoreError>>,
 }
 
-pub fn spawn(store: &Store) -> Result<WriterHandle, StoreError> {
+pub fn spawn(store: &Store) -> Result<WriterHandle, SyncError> {
     let writer = store.replace_library()?;
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
     let (report, done) = oneshot::channel();
@@ -49,7 +50,10 @@ pub fn spawn(store: &Store) -> Result<WriterHandle, StoreError> {
             lower_priority();
             let _ = report.send(run(writer, receiver));
         })
-        .map_err(|_| StoreError::WriterStopped)?;
+        .map_err(|source| SyncError::Thread {
+            what: "writer",
+            source,
+        })?;
     Ok(WriterHandle { sender, done })
 }
 

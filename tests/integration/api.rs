@@ -431,7 +431,7 @@ async fn settings_are_validated_against_plex_before_saving() {
 }
 
 pub async fn probe_now(app: &TestApp) {
-    plexcache::api::probe(&app.state).await;
+    app.state.library().probe_now().await;
 }
 
 fn urlencode(s: &str) -> String {

@@ -726,7 +726,7 @@ impl Bench {
             busy_all.extend(busy_ms);
         }
         // Let the last background sync finish before the next cases.
-        while server.state.engine.progress().is_running() {
+        while server.state.library().is_syncing() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let idle_p = percentiles(&idle_all).context("no idle timings")?;
@@ -1010,7 +1010,7 @@ async fn run_during_sync(
     let mut started = 0u32;
     let mut next = 0;
     let began = Instant::now();
-    let running = || state.engine.progress().is_running();
+    let running = || state.library().is_syncing();
     while next < mix.len() {
         if !running() {
             if started > 200 || began.elapsed() > Duration::from_secs(600) {

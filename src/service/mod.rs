@@ -1,0 +1,318 @@
+//! The application service: [`Library`] owns the sync engine, the running
+//! settings, what the last probe learned about Plex and the background
+//! scheduler, and offers what the entry points need — status, starting a
+//! sync, changing the settings, creating playlists, running in the
+//! background. The HTTP API and the command line call it; neither reaches
+//! past it to the engine, the config file or a Plex client. Blocking store
+//! and file work runs off the async threads.
+
+mod background;
+mod playlists;
+pub mod schedule;
+mod settings;
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::locks::{MutexExt, RwLockExt};
+use crate::store::{ChangeStamp, Store, StoreError, SyncState};
+use crate::sync::SyncEngine;
+
+pub use crate::config::{Overrides, Secret, Settings, redact_url};
+pub use crate::plex::{PlexError, Section, ServerInfo};
+pub use crate::sync::{ProgressReport, SyncError, error_message};
+pub use background::PlexProbe;
+pub use playlists::{CreatedPlaylist, PlaylistError, PlaylistTracks};
+pub use settings::{ServerChangeNotice, SettingsError};
+
+/// Longest a status answer trusts an unchanged [`ChangeStamp`].
+const STATE_REUSE: Duration = Duration::from_secs(1);
+
+/// The current time as Unix seconds; tests set their own.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A read of the sync state from the file, and what it was read under.
+struct StateRead {
+    stamp: ChangeStamp,
+    syncs: (u64, bool),
+    at: Instant,
+}
+
+/// The cached library and everything that keeps it current. Cheap to clone:
+/// clones share one state.
+#[derive(Clone)]
+pub struct Library {
+    engine: SyncEngine,
+    settings: Arc<RwLock<Settings>>,
+    /// What the periodic probe last learned about Plex.
+    probe: Arc<RwLock<PlexProbe>>,
+    /// The sync state as last read, so status answers rarely touch the disk.
+    state: Arc<RwLock<SyncState>>,
+    /// When `state` was last read from the file: the files' stamp, this
+    /// process's sync activity and the time.
+    state_read: Arc<Mutex<Option<StateRead>>>,
+    /// Held by a settings change from its check to the swap.
+    settings_write: Arc<tokio::sync::Mutex<()>>,
+    clock: Clock,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// What [`Library::status`] reports: the cache, the running sync, Plex.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// Tracks served right now.
+    pub track_count: i64,
+    /// Unix time of the last good sync.
+    pub synced_at: Option<i64>,
+    pub age_s: Option<i64>,
+    pub is_syncing: bool,
+    /// A sync runs and there is nothing to show until it ends.
+    pub blocking: bool,
+    pub sync_progress: Option<ProgressReport>,
+    /// The last sync's error, when it failed and none runs now.
+    pub error: Option<String>,
+    pub error_kind: Option<String>,
+    /// False until Plex answered a probe, and when it is not configured.
+    pub plex_connected: bool,
+    pub plex_error: Option<String>,
+    /// The configured server is not the one the cache came from.
+    pub server_changed: bool,
+    pub stale: bool,
+    /// A Plex URL and token are set.
+    pub configured: bool,
+    /// The cache's server, except during a server change: then the new one.
+    pub server: Option<ServerSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSummary {
+    pub name: String,
+    pub machine_identifier: String,
+}
+
+impl Library {
+    /// A library over an open store. Reads the sync state once (blocking).
+    pub fn new(store: Store, settings: Settings) -> Result<Self, StoreError> {
+        let state = store.sync_state()?;
+        let settings = Arc::new(RwLock::new(settings));
+        Ok(Self {
+            engine: SyncEngine::new(store, settings.clone()),
+            settings,
+            probe: Arc::default(),
+            state: Arc::new(RwLock::new(state)),
+            state_read: Arc::default(),
+            settings_write: Arc::default(),
+            clock: Arc::new(crate::store::state::now_unix),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    /// The same library reading the time from `clock` (Unix seconds).
+    pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub fn store(&self) -> &Store {
+        self.engine.store()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.read_unpoisoned().clone()
+    }
+
+    /// What the last probe learned about Plex.
+    pub fn probe(&self) -> PlexProbe {
+        self.probe.read_unpoisoned().clone()
+    }
+
+    /// The sync state as last read.
+    pub fn sync_state(&self) -> SyncState {
+        self.state.read_unpoisoned().clone()
+    }
+
+    /// Whether this process runs a sync now.
+    pub fn is_syncing(&self) -> bool {
+        self.engine.progress().is_running()
+    }
+
+    /// Cancelled when the library stops: its background work ends.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// The background work of this library (syncs, probes, checks).
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
+    }
+
+    /// Re-reads the sync state after something changed it.
+    pub async fn refresh_state(&self) {
+        let store = self.store().clone();
+        match unblock(move || store.sync_state()).await {
+            Some(Ok(fresh)) => *self.state.write_unpoisoned() = fresh,
+            Some(Err(e)) => tracing::warn!("cannot read the sync state: {}", error_message(&e)),
+            None => {}
+        }
+    }
+
+    /// The sync state as the cache file has it now, as seen by queries: read
+    /// again only when the files changed (another process may have synced)
+    /// or the last read is older than [`STATE_REUSE`], so status stays cheap
+    /// under load. The last known state if it cannot be read.
+    pub async fn current_sync_state(&self) -> SyncState {
+        let library = self.clone();
+        // The stamp reads the files' metadata: off the async threads too.
+        let read = self
+            .blocking(move |store| {
+                let now = StateRead {
+                    stamp: store.change_stamp(),
+                    syncs: library.engine.progress().activity(),
+                    at: Instant::now(),
+                };
+                if library.may_reuse_state(&now) {
+                    return Ok(None);
+                }
+                store.sync_state().map(|fresh| Some((fresh, now)))
+            })
+            .await;
+        match read {
+            Ok(Ok(Some((fresh, now)))) => {
+                *self.state.write_unpoisoned() = fresh.clone();
+                *self.state_read.lock_unpoisoned() = Some(now);
+                fresh
+            }
+            _ => self.sync_state(),
+        }
+    }
+
+    /// Whether the state read last still holds: the files are unchanged, no
+    /// sync of this process ran since, and it is recent. While this process
+    /// syncs, never: its own commits must show at once, whatever the stamp.
+    fn may_reuse_state(&self, now: &StateRead) -> bool {
+        !now.syncs.1
+            && self
+                .state_read
+                .lock_unpoisoned()
+                .as_ref()
+                .is_some_and(|seen| {
+                    seen.stamp == now.stamp
+                        && seen.syncs == now.syncs
+                        && seen.at.elapsed() < STATE_REUSE
+                })
+    }
+
+    /// Runs a blocking store call off the async threads. A failure that may
+    /// mean a damaged file has the file checked.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<Result<T, StoreError>, tokio::task::JoinError> {
+        let store = self.store().clone();
+        let result = tokio::task::spawn_blocking(move || f(&store)).await?;
+        if let Err(e) = &result {
+            self.on_store_error(e);
+        }
+        Ok(result)
+    }
+
+    /// The cache's state, the running sync's progress and Plex's
+    /// reachability. Never waits on Plex. The sync state is read afresh
+    /// (one small row), so status shows the library queries are answered
+    /// from, whoever committed it (another process's sync included).
+    pub async fn status(&self) -> Status {
+        let settings = self.settings();
+        // Progress first: a sync ending between the two reads then shows as
+        // still running rather than as done with the old state.
+        let progress = self.engine.progress().clone();
+        let is_syncing = progress.is_running();
+        let sync_progress = progress.report();
+        let blocking = progress.is_blocking();
+        let sync_state = self.current_sync_state().await;
+        let probe = self.probe();
+        let now = self.now();
+        let probe_changed = schedule::server_changed(
+            probe.server.as_ref(),
+            sync_state.machine_identifier.as_deref(),
+        );
+        let server_changed = (is_syncing && progress.server_changed()) || probe_changed;
+        let failed = sync_state.last_error.is_some() && !is_syncing;
+        Status {
+            track_count: sync_state.track_count,
+            synced_at: sync_state.synced_at,
+            age_s: schedule::age_s(sync_state.synced_at, now),
+            is_syncing,
+            blocking,
+            sync_progress,
+            error: sync_state.last_error.clone().filter(|_| failed),
+            error_kind: sync_state.last_error_kind.clone().filter(|_| failed),
+            plex_connected: probe.connected.unwrap_or(false),
+            plex_error: probe.error.clone(),
+            server_changed,
+            stale: schedule::is_stale(sync_state.synced_at, now, settings.refresh_age),
+            configured: settings.plex_configured(),
+            server: shown_server(server_changed, probe.server, sync_state),
+        }
+    }
+
+    /// Starts a sync in the background. Returns whether it blocks the page
+    /// (nothing to show until it ends).
+    pub async fn start_sync(&self) -> Result<bool, SyncError> {
+        let engine = self.engine.clone();
+        let ticket = unblock(move || engine.try_start())
+            .await
+            .ok_or(SyncError::Cancelled)??;
+        let blocking = self.engine.progress().is_blocking();
+        self.run_sync(ticket);
+        Ok(blocking)
+    }
+
+    fn run_sync(&self, ticket: crate::sync::SyncTicket) {
+        let library = self.clone();
+        let cancel = self.shutdown.child_token();
+        self.tasks.spawn(async move {
+            let _ = library.engine.run(ticket, cancel).await;
+            library.refresh_state().await;
+        });
+    }
+}
+
+/// The cache's server, except during a server change: then the new one.
+fn shown_server(
+    changed: bool,
+    probed: Option<ServerInfo>,
+    cached: SyncState,
+) -> Option<ServerSummary> {
+    match probed {
+        Some(new) if changed => Some(ServerSummary {
+            name: new.name,
+            machine_identifier: new.machine_identifier,
+        }),
+        _ => cached
+            .machine_identifier
+            .zip(cached.server_name)
+            .map(|(machine_identifier, name)| ServerSummary {
+                name,
+                machine_identifier,
+            }),
+    }
+}
+
+/// Runs blocking work (SQLite, files) on the blocking pool. A panic there
+/// carries on here; `None` when the runtime is shutting down.
+async fn unblock<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(value) => Some(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => None,
+    }
+}
