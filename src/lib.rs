@@ -7,8 +7,10 @@
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod emulator;
+pub mod model;
 pub mod plex;
 pub mod soak;
 pub mod store;

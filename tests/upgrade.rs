@@ -92,7 +92,7 @@ fn rows(store: &Store) -> Vec<Row> {
                 play_count: t.play_count,
                 duration_ms: t.duration_ms,
                 is_live: t.is_live,
-                added_at: t.added_at,
+                added_at: t.added_at.and_then(plexcache::clock::rfc3339),
             }
         }));
     }

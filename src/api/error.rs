@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::model::FilterError;
 use crate::plex::PlexError;
-use crate::store::{FilterError, StoreError};
+use crate::store::StoreError;
 use crate::sync::{SyncError, error_message};
 
 #[derive(Debug, Clone, PartialEq)]

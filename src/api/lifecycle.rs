@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use super::{AppState, write_lock};
+use crate::clock::now_unix;
 use crate::plex::{Section, ServerInfo};
 use crate::store::StoreError;
-use crate::store::state::now_unix;
 use crate::sync::{SyncError, client_for, error_message};
 
 /// How often Plex is probed.

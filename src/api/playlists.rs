@@ -8,8 +8,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, JsonBody};
-use crate::store::Filter;
-use crate::store::filter::{FilterBody, MAX_SAMPLE};
+use crate::model::{Filter, FilterParams, MAX_SAMPLE};
 use crate::sync::client_for;
 
 /// Most tracks one playlist request may name.
@@ -25,7 +24,7 @@ pub struct NewPlaylist {
     #[serde(default)]
     pub rating_keys: Option<Vec<String>>,
     #[serde(default)]
-    pub filter: Option<FilterBody>,
+    pub filter: Option<FilterParams>,
     /// Random matching tracks to add (1–5000).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 5000)]

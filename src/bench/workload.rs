@@ -144,7 +144,9 @@ impl Vocabulary {
                         vocabulary.artists.push(name);
                     }
                 }
-                vocabulary.added.extend(track.added_at);
+                vocabulary
+                    .added
+                    .extend(track.added_at.and_then(crate::clock::rfc3339));
             }
         }
         Ok(vocabulary)

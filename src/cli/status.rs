@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::store::query::rfc3339;
-use crate::store::state::now_unix;
-use crate::store::{HistoryEntry, Store};
+use crate::api::tracks::HistoryEntry;
+use crate::clock::{now_unix, rfc3339};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -51,7 +51,11 @@ impl StatusArgs {
             last_error: state.last_error,
             last_error_kind: state.last_error_kind,
             database: settings.database_path().display().to_string(),
-            history: store.history(self.history)?,
+            history: store
+                .history(self.history)?
+                .into_iter()
+                .map(HistoryEntry::from)
+                .collect(),
         };
         if self.json {
             println!("{}", serde_json::to_string_pretty(&output)?);

@@ -23,8 +23,12 @@ use fixedbitset::FixedBitSet;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::filter::{Filter, SHOWN_TIMES, Sort, SortField};
-use super::query::TEXT_SQL;
+use super::sql::{
+    COLUMNS_SQL, COMMON_WORDS_SQL, TEXT_SQL, TRACK_COUNT_SQL, TRACK_GENRE_IDS_SQL, VERSION_SQL,
+    order_sql,
+};
+use crate::clock::SHOWN_TIMES;
+use crate::model::{Filter, SortField, YEARS};
 
 /// How many text-word and artist sets each copy remembers: scrolling a
 /// result asks for the same sets page after page, and common words recur
@@ -36,15 +40,11 @@ const REMEMBERED_SETS: usize = 64;
 const COMMON_WORD_SHARE: usize = 20;
 const COMMON_WORDS: usize = 24;
 
-/// The most common words of the text index, most common first.
-const COMMON_WORDS_SQL: &str =
-    "SELECT term FROM tracks_fts_words WHERE doc >= ?1 ORDER BY doc DESC LIMIT ?2";
-
 /// Sets that took longer than this to build are kept before cheaper ones.
 const EXPENSIVE_SET: Duration = Duration::from_millis(1);
 
-/// Years past this are not valid (the sync keeps only 1000–2100).
-const MAX_YEAR: usize = 2100;
+/// Years past this are not valid (the sync keeps only `YEARS`).
+const MAX_YEAR: usize = *YEARS.end() as usize;
 
 /// Stands for a missing `added_at`, or one outside `SHOWN_TIMES` (shown as
 /// null): no filter value is this small.
@@ -235,30 +235,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub(super) const VERSION_SQL: &str = "SELECT library_version FROM sync_state WHERE id = 1";
-
 pub(super) fn library_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(VERSION_SQL, [], |r| r.get(0))?)
 }
 
-/// Every rowid in the ascending order of `field`, and whether the track
-/// lacks the field.
-pub(super) fn order_sql(field: SortField) -> String {
-    let sort = Sort {
-        field,
-        descending: false,
-    };
-    format!(
-        "SELECT t.id, {} FROM tracks t ORDER BY {}",
-        field.missing_sql(),
-        sort.order_by()
-    )
-}
-
 impl Columns {
     fn load(conn: &Connection, version: i64) -> Result<Columns, StoreError> {
-        let n: usize =
-            conn.query_row("SELECT count(*) FROM tracks", [], |r| r.get::<_, i64>(0))? as usize;
+        let n: usize = conn.query_row(TRACK_COUNT_SQL, [], |r| r.get::<_, i64>(0))? as usize;
         let mut columns = Columns {
             version,
             ids: Vec::with_capacity(n),
@@ -279,9 +262,7 @@ impl Columns {
     }
 
     fn load_tracks(&mut self, conn: &Connection, n: usize) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare(
-            "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id",
-        )?;
+        let mut stmt = conn.prepare(COLUMNS_SQL)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let i = self.ids.len();
@@ -294,10 +275,8 @@ impl Columns {
             self.live.set(i, r.get(1)?);
             self.played.set(i, r.get(2)?);
             let year: Option<i64> = r.get(3)?;
-            self.year.push(
-                year.filter(|y| (1..=MAX_YEAR as i64).contains(y))
-                    .map_or(0, |y| y as u16),
-            );
+            self.year
+                .push(year.filter(|y| YEARS.contains(y)).map_or(0, |y| y as u16));
             self.rating
                 .push(r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN));
             self.added_at.push(
@@ -311,7 +290,7 @@ impl Columns {
 
     fn load_genres(&mut self, conn: &Connection) -> Result<(), StoreError> {
         // The primary key orders the rows by track, so one merge pass suffices.
-        let mut stmt = conn.prepare("SELECT track_id, genre_id FROM track_genres")?;
+        let mut stmt = conn.prepare(TRACK_GENRE_IDS_SQL)?;
         let mut rows = stmt.query([])?;
         let mut next = 0usize;
         self.genre_start.push(0);

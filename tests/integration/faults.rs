@@ -43,7 +43,7 @@ fn assert_kept(
     );
     assert!(state.last_error.is_some());
     let history = cache.store().history(1).unwrap();
-    assert_eq!(history[0].outcome, "failed");
+    assert_eq!(history[0].outcome.name(), "failed");
     let _ = plex;
 }
 

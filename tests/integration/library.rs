@@ -140,10 +140,7 @@ async fn every_filter_alone_and_combined_matches_a_reference_computation() {
         vec![("year_from", "1980".into()), ("year_to", "1999".into())],
         vec![("played", "true".into())],
         vec![("played", "false".into())],
-        vec![(
-            "added_since",
-            plexcache::store::query::rfc3339(mid_added).unwrap(),
-        )],
+        vec![("added_since", plexcache::clock::rfc3339(mid_added).unwrap())],
         vec![
             ("genres", genre_a.clone()),
             ("decades", "2000s,1990s".into()),

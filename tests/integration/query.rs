@@ -208,8 +208,8 @@ fn sort_value(field: SortField, t: &TrackRow) -> Option<String> {
         SortField::Year => t.year.map(|v| v.to_string()),
         SortField::Rating => t.rating.map(|v| v.to_string()),
         SortField::Duration => t.duration_ms.map(|v| v.to_string()),
-        SortField::Added => t.added_at.clone(),
-        SortField::LastPlayed => t.last_played_at.clone(),
+        SortField::Added => t.added_at.and_then(plexcache::clock::rfc3339),
+        SortField::LastPlayed => t.last_played_at.and_then(plexcache::clock::rfc3339),
         _ => Some(String::new()),
     }
 }
