@@ -705,4 +705,106 @@ mod tests {
         let body: FilterParams = serde_json::from_str(r#"{"min_rating":-1}"#).unwrap();
         assert!(Filter::try_from(body).is_err());
     }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        filter: FilterParams,
+    }
+
+    fn from_flags(args: &[&str]) -> Result<Filter, String> {
+        use clap::Parser;
+        let flags =
+            Flags::try_parse_from([&["tracks"], args].concat()).map_err(|e| e.to_string())?;
+        Filter::try_from(flags.filter).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_query_and_json_give_the_same_filter() {
+        let flags = from_flags(&[
+            "--genres",
+            "Rock, Jazz",
+            "--decades",
+            "1990s",
+            "--min-rating",
+            "6.5",
+            "--rated",
+            "true",
+            "--include-live",
+            "-q",
+            "halo",
+            "--artist",
+            "Björk",
+            "--year-from",
+            "1990",
+            "--year-to",
+            "2005",
+            "--played",
+            "yes",
+            "--added-since",
+            "2024-01-31",
+        ])
+        .unwrap();
+        let query = Filter::from_pairs([
+            ("genre", "Rock"),
+            ("genres", "Jazz"),
+            ("decade", "1990s"),
+            ("min_rating", "6.5"),
+            ("rated", "on"),
+            ("exclude_live", "false"),
+            ("search", "halo"),
+            ("artist", "Björk"),
+            ("year_from", "1990"),
+            ("year_to", "2005"),
+            ("played", "1"),
+            ("added_since", "2024-01-31"),
+        ])
+        .unwrap();
+        let body: FilterParams = serde_json::from_str(
+            r#"{"genres":["Rock"," Jazz "],"decades":"1990s","min_rating":6.5,"rated":true,
+                "exclude_live":false,"q":"halo","artist":"Björk","year_from":1990,
+                "year_to":2005,"played":true,"added_since":"2024-01-31"}"#,
+        )
+        .unwrap();
+        let json = Filter::try_from(body).unwrap();
+        assert_eq!(flags, query);
+        assert_eq!(flags, json);
+        assert_eq!(flags.added_since, Some(1_706_659_200));
+        assert!(!flags.exclude_live);
+        assert_eq!(from_flags(&[]).unwrap(), Filter::default());
+    }
+
+    #[test]
+    fn flags_name_the_parameter_at_fault() {
+        for (args, param) in [
+            (&["--decades", "1995s"][..], "decades"),
+            (&["--min-rating", "11"][..], "min_rating"),
+            (&["--year-from", "999"][..], "year_from"),
+            (
+                &["--year-from", "2000", "--year-to", "1990"][..],
+                "year_from",
+            ),
+            (&["--played", "maybe"][..], "played"),
+            (&["--added-since", "yesterday"][..], "added_since"),
+        ] {
+            let err = from_flags(args).unwrap_err();
+            assert!(err.contains(&format!("invalid {param}")), "{args:?}: {err}");
+        }
+        assert!(from_flags(&["--rated", "maybe"]).is_err());
+        assert!(from_flags(&["--include-live=false"]).is_err());
+    }
+
+    #[test]
+    fn the_names_are_the_documented_query_parameters() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = FilterParams::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, FilterParams::NAMES);
+        for name in FilterParams::NAMES {
+            let mut params = FilterParams::default();
+            assert_ne!(params.set(name, ""), Ok(false), "{name} is not a parameter");
+        }
+    }
 }
