@@ -24,8 +24,7 @@ use rusqlite::{Connection, params};
 
 use super::StoreError;
 use super::sql::{
-    COLUMNS_SQL, COMMON_WORDS_SQL, TEXT_SQL, TRACK_COUNT_SQL, TRACK_GENRE_IDS_SQL, VERSION_SQL,
-    order_sql,
+    COMMON_WORDS_SQL, TEXT_SQL, TRACK_COUNT_SQL, TRACK_GENRE_IDS_SQL, VERSION_SQL, order_sql,
 };
 use crate::clock::SHOWN_TIMES;
 use crate::model::{Filter, SortField, YEARS};
@@ -39,6 +38,11 @@ const REMEMBERED_SETS: usize = 64;
 /// ahead and kept (at most `COMMON_WORDS` of them).
 const COMMON_WORD_SHARE: usize = 20;
 const COMMON_WORDS: usize = 24;
+
+/// The filterable fields of every track, in rowid order (read by position
+/// in `Columns::load_tracks`).
+const COLUMNS_SQL: &str =
+    "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id";
 
 /// Sets that took longer than this to build are kept before cheaper ones.
 const EXPENSIVE_SET: Duration = Duration::from_millis(1);

@@ -1,10 +1,11 @@
 //! The SQLite cache: one file in the data directory, WAL mode, numbered
-//! migrations. [`Store`] owns opening (refusing files that are not ours,
+//! migrations. SQL in, model types out: nothing here knows JSON or how a
+//! time is shown. [`Store`] owns opening (refusing files that are not ours,
 //! moving damaged ones aside, serving read-only when nothing can be
 //! written) and a pool of read connections; [`query`] answers filters (with
-//! the in-memory columns of `columns`), [`write`] replaces the library in
-//! one transaction, [`state`] keeps sync state and history, [`lock`] says
-//! whether a live process is syncing.
+//! the in-memory columns of `columns`, over the statements of `sql`),
+//! [`write`] replaces the library in one transaction, [`state`] keeps sync
+//! state and history, [`lock`] says whether a live process is syncing.
 
 mod columns;
 pub mod lock;

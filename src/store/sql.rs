@@ -1,6 +1,8 @@
 //! The statements the queries and the filter columns run, in one place so
 //! `Store::query_plans` can show each one's plan. Sort orders become SQL
-//! here (fixed text, no user input).
+//! here (fixed text, no user input). The one exception, the filterable
+//! fields `columns` copies, stays beside the code that reads them by
+//! position.
 
 use crate::clock::SHOWN_TIMES;
 use crate::model::{Sort, SortField};
@@ -28,10 +30,6 @@ pub(super) const GENRE_SQL: &str = "SELECT id FROM genres WHERE name = ?1";
 /// The most common words of the text index, most common first.
 pub(super) const COMMON_WORDS_SQL: &str =
     "SELECT term FROM tracks_fts_words WHERE doc >= ?1 ORDER BY doc DESC LIMIT ?2";
-
-/// The filterable fields of every track, in rowid order.
-pub(super) const COLUMNS_SQL: &str =
-    "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id";
 
 /// Every track's genres; the primary key orders them by track.
 pub(super) const TRACK_GENRE_IDS_SQL: &str = "SELECT track_id, genre_id FROM track_genres";
