@@ -8,6 +8,7 @@ mod damage;
 mod faults;
 mod helpers;
 mod library;
+mod model;
 mod plex_robustness;
 mod processes;
 mod query;
