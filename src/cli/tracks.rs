@@ -18,8 +18,9 @@ use crate::store::Store;
 pub struct TracksArgs {
     #[command(flatten)]
     common: super::CommonArgs,
+    // Boxed: the parameters are large beside the other commands' flags.
     #[command(flatten)]
-    filter: FilterParams,
+    filter: Box<FilterParams>,
     /// The field to sort by (default artist).
     #[arg(long, value_parser = sort_field_parser())]
     sort: Option<SortField>,
@@ -49,7 +50,7 @@ fn sort_field_parser() -> impl TypedValueParser<Value = SortField> {
 impl TracksArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.common.settings()?;
-        let filter = Filter::try_from(self.filter.clone())?;
+        let filter = Filter::try_from(*self.filter.clone())?;
         let sort = Sort {
             field: self.sort.unwrap_or_default(),
             descending: self.desc,
