@@ -752,7 +752,7 @@ fn fuzz_filter_from_pairs_never_panics_and_names_the_parameter() {
                         other => prop_assert!(false, "validate named {other}"),
                     }
                 }
-                if let Some(query) = filter.fts_query() {
+                if let Some(query) = plexcache::store::fts_query(&filter) {
                     prop_assert!(query.starts_with('"') && query.ends_with('*'));
                 }
             }

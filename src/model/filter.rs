@@ -395,11 +395,11 @@ impl Filter {
         Ok(())
     }
 
-    /// The text filter as FTS5 terms, all required: each word a quoted
-    /// prefix, lower-cased (the index ignores case), without repeats or
-    /// words another word starts with (`the` adds nothing to `them`). Empty
-    /// when the text has no letters or digits.
-    pub fn search_terms(&self) -> Vec<String> {
+    /// The text filter's words, all required, each matched as a prefix:
+    /// lower-cased, without repeats or words another word starts with
+    /// (`the` adds nothing to `them`). Empty when the text has no letters
+    /// or digits.
+    pub fn search_words(&self) -> Vec<String> {
         let Some(text) = self.text.as_deref() else {
             return Vec::new();
         };
@@ -409,17 +409,17 @@ impl Filter {
             .take(16)
             .map(str::to_lowercase)
             .collect();
-        let mut kept: Vec<&String> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
         for (i, word) in words.iter().enumerate() {
             let covered = words
                 .iter()
                 .enumerate()
                 .any(|(j, other)| other.starts_with(word.as_str()) && (other != word || j < i));
             if !covered {
-                kept.push(word);
+                kept.push(word.clone());
             }
         }
-        kept.into_iter().map(|w| format!("\"{w}\"*")).collect()
+        kept
     }
 
     /// The text filter's words that have no letters or digits (`!!!`,
@@ -449,12 +449,6 @@ impl Filter {
             }
         }
         kept
-    }
-
-    /// The whole FTS5 query for the text filter, `None` without terms.
-    pub fn fts_query(&self) -> Option<String> {
-        let terms = self.search_terms();
-        (!terms.is_empty()).then(|| terms.join(" "))
     }
 }
 
@@ -610,7 +604,7 @@ mod tests {
         assert_eq!(f.artist.as_deref(), Some("Björk"));
         assert_eq!(f.played, Some(true));
         assert_eq!(f.added_since, Some(1_706_659_200));
-        assert_eq!(f.fts_query().as_deref(), Some("\"beyonce\"* \"halo\"*"));
+        assert_eq!(f.search_words(), ["beyonce", "halo"]);
     }
 
     #[test]
@@ -635,18 +629,6 @@ mod tests {
         );
         let swapped = Filter::from_pairs([("year_from", "2000"), ("year_to", "1990")]).unwrap();
         assert!(swapped.validate().is_err());
-    }
-
-    #[test]
-    fn search_text_cannot_inject_fts_syntax() {
-        let f =
-            Filter::from_pairs([("q", "\"a\" OR b* NEAR(c) '; DROP TABLE tracks; --")]).unwrap();
-        assert_eq!(
-            f.fts_query().as_deref(),
-            Some("\"a\"* \"or\"* \"b\"* \"near\"* \"c\"* \"drop\"* \"table\"* \"tracks\"*")
-        );
-        let f = Filter::from_pairs([("q", "!!!")]).unwrap();
-        assert_eq!(f.fts_query(), None);
     }
 
     #[test]
@@ -677,12 +659,13 @@ mod tests {
     }
 
     #[test]
-    fn search_terms_drop_repeats_and_covered_prefixes() {
-        let terms = |q: &str| Filter::from_pairs([("q", q)]).unwrap().search_terms();
-        assert_eq!(terms("The The"), ["\"the\"*"]);
-        assert_eq!(terms("the them Beatles"), ["\"them\"*", "\"beatles\"*"]);
-        assert_eq!(terms("Björk BJÖ"), ["\"björk\"*"]);
-        assert_eq!(terms("a b"), ["\"a\"*", "\"b\"*"]);
+    fn search_words_drop_repeats_and_covered_prefixes() {
+        let words = |q: &str| Filter::from_pairs([("q", q)]).unwrap().search_words();
+        assert_eq!(words("The The"), ["the"]);
+        assert_eq!(words("the them Beatles"), ["them", "beatles"]);
+        assert_eq!(words("Björk BJÖ"), ["björk"]);
+        assert_eq!(words("a b"), ["a", "b"]);
+        assert_eq!(words("!!!"), Vec::<String>::new());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use rusqlite::{Connection, params};
 use super::StoreError;
 use super::sql::{
     COMMON_WORDS_SQL, TEXT_SQL, TRACK_COUNT_SQL, TRACK_GENRE_IDS_SQL, VERSION_SQL, order_sql,
+    prefix_term,
 };
 use crate::clock::SHOWN_TIMES;
 use crate::model::{Filter, SortField, YEARS};
@@ -333,7 +334,7 @@ impl Columns {
             .query_map(params![min_tracks, COMMON_WORDS as i64], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for word in words {
-            let lookup = Lookup::new(TEXT_SQL, format!("\"{word}\"*"));
+            let lookup = Lookup::new(TEXT_SQL, prefix_term(&word));
             self.set_of(conn, lookup.clone())?;
             if let Some(entry) = lock(&self.sets).iter_mut().find(|s| s.lookup == lookup) {
                 entry.pinned = true;

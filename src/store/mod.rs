@@ -27,7 +27,7 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 pub use lock::SyncLock;
 pub use query::QueryPlan;
-pub use sql::order_by;
+pub use sql::{fts_query, order_by};
 
 // The model types the store takes and answers in, under the paths its
 // callers have always used.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::columns::{Columns, Lookup, Matcher, page};
 use super::sql::{
     ARTIST_SQL, DECADE_STATS_SQL, GENRE_SQL, GENRE_STATS_SQL, KNOWN_KEY_SQL, LITERAL_SQL,
-    SYNCED_TRACK_COUNT_SQL, TEXT_SQL, VERSION_SQL, genres_sql, order_sql, rows_sql,
+    SYNCED_TRACK_COUNT_SQL, TEXT_SQL, VERSION_SQL, genres_sql, order_sql, rows_sql, search_terms,
 };
 use super::{Store, StoreError};
 use crate::clock::SHOWN_TIMES;
@@ -269,7 +269,7 @@ impl Terms {
         let genre_ids = genre_ids(conn, &filter.genres)?;
         let mut subsets = Vec::new();
         // One set per word: common words recur across searches.
-        for term in filter.search_terms() {
+        for term in search_terms(filter) {
             subsets.push(columns.set_of(conn, Lookup::new(TEXT_SQL, term))?);
         }
         for term in filter.literal_terms() {

@@ -1,11 +1,12 @@
 //! The statements the queries and the filter columns run, in one place so
 //! `Store::query_plans` can show each one's plan. Sort orders become SQL
-//! here (fixed text, no user input). The one exception, the filterable
+//! here (fixed text, no user input), and the text filter's words FTS5
+//! terms (quoted, so no word is FTS syntax). The one exception, the filterable
 //! fields `columns` copies, stays beside the code that reads them by
 //! position.
 
 use crate::clock::SHOWN_TIMES;
-use crate::model::{Sort, SortField};
+use crate::model::{Filter, Sort, SortField};
 
 /// The library version a snapshot reads.
 pub(super) const VERSION_SQL: &str = "SELECT library_version FROM sync_state WHERE id = 1";
@@ -130,4 +131,52 @@ fn nullable_sql(field: SortField) -> String {
 /// SQL over `tracks t` that is 1 when the track lacks `field`.
 fn missing_sql(field: SortField) -> String {
     format!("({} IS NULL)", nullable_sql(field))
+}
+
+/// A word as an FTS5 prefix term: quoted, so no word is FTS syntax.
+pub(super) fn prefix_term(word: &str) -> String {
+    format!("\"{word}\"*")
+}
+
+/// The text filter's words as FTS5 terms, all required.
+pub(super) fn search_terms(filter: &Filter) -> Vec<String> {
+    filter
+        .search_words()
+        .iter()
+        .map(|w| prefix_term(w))
+        .collect()
+}
+
+/// The whole FTS5 query for the text filter, `None` without terms.
+pub fn fts_query(filter: &Filter) -> Option<String> {
+    let terms = search_terms(filter);
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_cannot_inject_fts_syntax() {
+        let f =
+            Filter::from_pairs([("q", "\"a\" OR b* NEAR(c) '; DROP TABLE tracks; --")]).unwrap();
+        assert_eq!(
+            fts_query(&f).as_deref(),
+            Some("\"a\"* \"or\"* \"b\"* \"near\"* \"c\"* \"drop\"* \"table\"* \"tracks\"*")
+        );
+        let f = Filter::from_pairs([("q", "!!!")]).unwrap();
+        assert_eq!(fts_query(&f), None);
+        let f = Filter::from_pairs([("q", "beyonce halo")]).unwrap();
+        assert_eq!(fts_query(&f).as_deref(), Some("\"beyonce\"* \"halo\"*"));
+    }
+
+    #[test]
+    fn search_terms_drop_repeats_and_covered_prefixes() {
+        let terms = |q: &str| search_terms(&Filter::from_pairs([("q", q)]).unwrap());
+        assert_eq!(terms("The The"), ["\"the\"*"]);
+        assert_eq!(terms("the them Beatles"), ["\"them\"*", "\"beatles\"*"]);
+        assert_eq!(terms("Björk BJÖ"), ["\"björk\"*"]);
+        assert_eq!(terms("a b"), ["\"a\"*", "\"b\"*"]);
+    }
 }
