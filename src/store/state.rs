@@ -104,8 +104,8 @@ impl Store {
         let started_at = now_unix();
         let inserted = self.writer().and_then(|conn| {
             conn.execute(
-                "INSERT INTO sync_history (started_at, outcome) VALUES (?1, 'running')",
-                params![started_at],
+                "INSERT INTO sync_history (started_at, outcome) VALUES (?1, ?2)",
+                params![started_at, Outcome::Running.name()],
             )?;
             Ok(conn.last_insert_rowid())
         });
@@ -233,8 +233,8 @@ impl Store {
     /// there is such a row, holding the lock so no sync starts meanwhile.
     pub(super) fn recover_interrupted(&self) -> Result<(), StoreError> {
         let running: i64 = self.reader()?.query_row(
-            "SELECT count(*) FROM sync_history WHERE outcome = 'running'",
-            [],
+            "SELECT count(*) FROM sync_history WHERE outcome = ?1",
+            [Outcome::Running.name()],
             |r| r.get(0),
         )?;
         if running == 0 {
@@ -245,10 +245,15 @@ impl Store {
         };
         let conn = self.writer()?;
         let changed = conn.execute(
-            "UPDATE sync_history SET outcome = 'interrupted', finished_at = coalesce(finished_at, ?1),
+            "UPDATE sync_history SET outcome = ?3, finished_at = coalesce(finished_at, ?1),
                  error = coalesce(error, ?2)
-             WHERE outcome = 'running'",
-            params![now_unix(), INTERRUPTED],
+             WHERE outcome = ?4",
+            params![
+                now_unix(),
+                INTERRUPTED,
+                Outcome::Interrupted.name(),
+                Outcome::Running.name()
+            ],
         );
         match changed {
             Ok(n) if n > 0 => tracing::warn!(
