@@ -6,8 +6,10 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod locks;
+pub mod model;
 pub mod plex;
 pub mod service;
 pub mod store;

@@ -14,6 +14,7 @@ mod memory;
 pub mod openapi;
 mod playlists;
 mod settings;
+pub mod tracks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,11 +104,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(library::health))
         .route("/api/library/status", get(library::status))
         .route("/api/library/sync", post(library::start_sync))
-        .route("/api/library/sync/history", get(library::history))
-        .route("/api/library/tracks", get(library::tracks))
-        .route("/api/library/stats", get(library::stats))
-        .route("/api/library/sample", get(library::sample))
-        .route("/api/filter/preview", post(library::preview))
+        .route("/api/library/sync/history", get(tracks::history))
+        .route("/api/library/tracks", get(tracks::tracks))
+        .route("/api/library/stats", get(tracks::stats))
+        .route("/api/library/sample", get(tracks::sample))
+        .route("/api/filter/preview", post(tracks::preview))
         .route("/api/playlists", post(playlists::create))
         .route("/api/settings", get(settings::show).put(settings::update))
         .route("/api/openapi.json", get(openapi::document));

@@ -5,14 +5,14 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::error::ErrorBody;
-use super::{library, playlists, settings};
+use super::{library, playlists, settings, tracks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "plexcache", description = "A fast local cache of a Plex music library."),
     paths(
-        library::health, library::status, library::start_sync, library::history, library::tracks,
-        library::stats, library::sample, library::preview, playlists::create, settings::show,
+        library::health, library::status, library::start_sync, tracks::history, tracks::tracks,
+        tracks::stats, tracks::sample, tracks::preview, playlists::create, settings::show,
         settings::update, document,
     ),
     components(schemas(ErrorBody)),

@@ -9,9 +9,8 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, JsonBody};
+use crate::model::{Filter, FilterParams, MAX_SAMPLE};
 use crate::service::{PlaylistError, PlaylistTracks};
-use crate::store::Filter;
-use crate::store::filter::{FilterBody, MAX_SAMPLE};
 
 /// Most tracks one playlist request may name.
 const MAX_KEYS: usize = 10_000;
@@ -26,7 +25,7 @@ pub struct NewPlaylist {
     #[serde(default)]
     pub rating_keys: Option<Vec<String>>,
     #[serde(default)]
-    pub filter: Option<FilterBody>,
+    pub filter: Option<FilterParams>,
     /// Random matching tracks to add (1–5000).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 5000)]

@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::api::tracks::HistoryEntry;
+use crate::clock::{now_unix, rfc3339};
 use crate::config::Settings;
 use crate::service::schedule;
-use crate::store::query::rfc3339;
-use crate::store::state::now_unix;
-use crate::store::{HistoryEntry, Store};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -67,7 +67,11 @@ fn read_status(settings: &Settings, history: u32) -> anyhow::Result<StatusOutput
         last_error: state.last_error,
         last_error_kind: state.last_error_kind,
         database: settings.database_path().display().to_string(),
-        history: store.history(history)?,
+        history: store
+            .history(history)?
+            .into_iter()
+            .map(HistoryEntry::from)
+            .collect(),
     })
 }
 

@@ -8,46 +8,22 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::store::filter::{MAX_LIMIT, Sort};
-use crate::store::{Filter, Store, TrackRow};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
+use crate::api::tracks::track_rows;
+use crate::model::{Filter, FilterParams, MAX_LIMIT, Sort, SortField, Track};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct TracksArgs {
     #[command(flatten)]
     common: super::CommonArgs,
-    /// Genres, any of (comma-separated).
-    #[arg(long)]
-    genres: Option<String>,
-    /// Decades like 1990s (comma-separated).
-    #[arg(long)]
-    decades: Option<String>,
-    /// Minimum user rating, 0–10 (0: any rating, unrated tracks too).
-    #[arg(long)]
-    min_rating: Option<String>,
-    /// true: rated tracks only; false: unrated tracks only.
-    #[arg(long)]
-    rated: Option<bool>,
-    /// Include live recordings (excluded by default).
-    #[arg(long)]
-    include_live: bool,
-    /// Text search over title, artist and album.
-    #[arg(long, short)]
-    query: Option<String>,
-    #[arg(long)]
-    artist: Option<String>,
-    #[arg(long)]
-    year_from: Option<String>,
-    #[arg(long)]
-    year_to: Option<String>,
-    /// true: played at least once; false: never played.
-    #[arg(long)]
-    played: Option<String>,
-    /// Added on or after this date (YYYY-MM-DD).
-    #[arg(long)]
-    added_since: Option<String>,
-    /// title, artist, album, year, rating, duration, added, plays, last_played.
-    #[arg(long)]
-    sort: Option<String>,
+    // Boxed: the parameters are large beside the other commands' flags.
+    #[command(flatten)]
+    filter: Box<FilterParams>,
+    /// The field to sort by (default artist).
+    #[arg(long, value_parser = sort_field_parser())]
+    sort: Option<SortField>,
     #[arg(long)]
     desc: bool,
     #[arg(long, default_value_t = 50)]
@@ -66,38 +42,19 @@ pub struct TracksArgs {
     csv: bool,
 }
 
-impl TracksArgs {
-    fn filter(&self) -> anyhow::Result<Filter> {
-        let mut filter = Filter::default();
-        let params = [
-            ("genres", &self.genres),
-            ("decades", &self.decades),
-            ("min_rating", &self.min_rating),
-            ("q", &self.query),
-            ("artist", &self.artist),
-            ("year_from", &self.year_from),
-            ("year_to", &self.year_to),
-            ("played", &self.played),
-            ("added_since", &self.added_since),
-        ];
-        for (key, value) in params {
-            if let Some(value) = value {
-                filter.set(key, value)?;
-            }
-        }
-        filter.exclude_live = !self.include_live;
-        filter.rated = self.rated;
-        filter.validate()?;
-        Ok(filter)
-    }
+/// `--sort`: one of `SortField::ALL`'s names.
+fn sort_field_parser() -> impl TypedValueParser<Value = SortField> {
+    PossibleValuesParser::new(SortField::names()).try_map(|name| SortField::parse(&name))
+}
 
+impl TracksArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.common.settings()?;
-        let filter = self.filter()?;
-        let sort = Sort::parse(
-            self.sort.as_deref(),
-            Some(if self.desc { "desc" } else { "asc" }),
-        )?;
+        let filter = Filter::try_from(*self.filter.clone())?;
+        let sort = Sort {
+            field: self.sort.unwrap_or_default(),
+            descending: self.desc,
+        };
         if self.limit > MAX_LIMIT * 100 {
             anyhow::bail!(
                 "--limit {} is above the maximum {}",
@@ -128,11 +85,11 @@ impl TracksArgs {
         }
     }
 
-    fn write(&self, out: &mut impl Write, total: u64, tracks: &[TrackRow]) -> std::io::Result<()> {
+    fn write(&self, out: &mut impl Write, total: u64, tracks: &[Track]) -> std::io::Result<()> {
         if self.json {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &serde_json::json!({ "total": total, "tracks": tracks }),
+                &serde_json::json!({ "total": total, "tracks": track_rows(tracks.to_vec()) }),
             )?;
             writeln!(out)?;
         } else if self.csv {
@@ -170,7 +127,7 @@ fn csv_cell(text: &str) -> String {
     }
 }
 
-fn write_table(out: &mut impl Write, total: u64, tracks: &[TrackRow]) -> std::io::Result<()> {
+fn write_table(out: &mut impl Write, total: u64, tracks: &[Track]) -> std::io::Result<()> {
     for t in tracks {
         let year = t.year.map(|y| y.to_string()).unwrap_or_default();
         writeln!(
@@ -185,7 +142,7 @@ fn write_table(out: &mut impl Write, total: u64, tracks: &[TrackRow]) -> std::io
     writeln!(out, "{} of {total} matching tracks", tracks.len())
 }
 
-fn write_csv(out: &mut impl Write, tracks: &[TrackRow]) -> std::io::Result<()> {
+fn write_csv(out: &mut impl Write, tracks: &[Track]) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record([
         "rating_key",

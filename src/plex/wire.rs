@@ -54,8 +54,6 @@ pub struct WireSection {
     pub kind: String,
     #[serde(default)]
     pub title: String,
-    #[serde(default)]
-    pub uuid: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

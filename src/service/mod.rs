@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::locks::{MutexExt, RwLockExt};
-use crate::store::{ChangeStamp, Store, StoreError, SyncState};
+use crate::model::SyncState;
+use crate::store::{ChangeStamp, Store, StoreError};
 use crate::sync::SyncEngine;
 
 pub use crate::config::{Overrides, Secret, Settings, redact_url};
@@ -106,7 +107,7 @@ impl Library {
             state: Arc::new(RwLock::new(state)),
             state_read: Arc::default(),
             settings_write: Arc::default(),
-            clock: Arc::new(crate::store::state::now_unix),
+            clock: Arc::new(crate::clock::now_unix),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         })

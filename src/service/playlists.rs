@@ -2,7 +2,8 @@
 //! the tracks the cache does not know are left out and named.
 
 use super::Library;
-use crate::store::{Filter, StoreError};
+use crate::model::Filter;
+use crate::store::StoreError;
 use crate::sync::{SyncError, client_for};
 
 /// Which tracks a new playlist holds.

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use crate::config::Settings;
+use crate::model::SyncState;
 use crate::plex::ServerInfo;
-use crate::store::SyncState;
 
 /// How often Plex is probed.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(15);

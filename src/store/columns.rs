@@ -23,8 +23,12 @@ use fixedbitset::FixedBitSet;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::filter::{Filter, SHOWN_TIMES, Sort, SortField};
-use super::query::TEXT_SQL;
+use super::sql::{
+    COMMON_WORDS_SQL, TEXT_SQL, TRACK_COUNT_SQL, TRACK_GENRE_IDS_SQL, VERSION_SQL, order_sql,
+    prefix_term,
+};
+use crate::clock::SHOWN_TIMES;
+use crate::model::{Filter, SortField, YEARS};
 
 /// How many text-word and artist sets each copy remembers: scrolling a
 /// result asks for the same sets page after page, and common words recur
@@ -36,15 +40,16 @@ const REMEMBERED_SETS: usize = 64;
 const COMMON_WORD_SHARE: usize = 20;
 const COMMON_WORDS: usize = 24;
 
-/// The most common words of the text index, most common first.
-const COMMON_WORDS_SQL: &str =
-    "SELECT term FROM tracks_fts_words WHERE doc >= ?1 ORDER BY doc DESC LIMIT ?2";
+/// The filterable fields of every track, in rowid order (read by position
+/// in `Columns::load_tracks`).
+const COLUMNS_SQL: &str =
+    "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id";
 
 /// Sets that took longer than this to build are kept before cheaper ones.
 const EXPENSIVE_SET: Duration = Duration::from_millis(1);
 
-/// Years past this are not valid (the sync keeps only 1000–2100).
-const MAX_YEAR: usize = 2100;
+/// Years past this are not valid (the sync keeps only `YEARS`).
+const MAX_YEAR: usize = *YEARS.end() as usize;
 
 /// Stands for a missing `added_at`, or one outside `SHOWN_TIMES` (shown as
 /// null): no filter value is this small.
@@ -235,30 +240,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub(super) const VERSION_SQL: &str = "SELECT library_version FROM sync_state WHERE id = 1";
-
 pub(super) fn library_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(VERSION_SQL, [], |r| r.get(0))?)
 }
 
-/// Every rowid in the ascending order of `field`, and whether the track
-/// lacks the field.
-pub(super) fn order_sql(field: SortField) -> String {
-    let sort = Sort {
-        field,
-        descending: false,
-    };
-    format!(
-        "SELECT t.id, {} FROM tracks t ORDER BY {}",
-        field.missing_sql(),
-        sort.order_by()
-    )
-}
-
 impl Columns {
     fn load(conn: &Connection, version: i64) -> Result<Columns, StoreError> {
-        let n: usize =
-            conn.query_row("SELECT count(*) FROM tracks", [], |r| r.get::<_, i64>(0))? as usize;
+        let n: usize = conn.query_row(TRACK_COUNT_SQL, [], |r| r.get::<_, i64>(0))? as usize;
         let mut columns = Columns {
             version,
             ids: Vec::with_capacity(n),
@@ -279,9 +267,7 @@ impl Columns {
     }
 
     fn load_tracks(&mut self, conn: &Connection, n: usize) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare(
-            "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id",
-        )?;
+        let mut stmt = conn.prepare(COLUMNS_SQL)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let i = self.ids.len();
@@ -294,10 +280,8 @@ impl Columns {
             self.live.set(i, r.get(1)?);
             self.played.set(i, r.get(2)?);
             let year: Option<i64> = r.get(3)?;
-            self.year.push(
-                year.filter(|y| (1..=MAX_YEAR as i64).contains(y))
-                    .map_or(0, |y| y as u16),
-            );
+            self.year
+                .push(year.filter(|y| YEARS.contains(y)).map_or(0, |y| y as u16));
             self.rating
                 .push(r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN));
             self.added_at.push(
@@ -311,7 +295,7 @@ impl Columns {
 
     fn load_genres(&mut self, conn: &Connection) -> Result<(), StoreError> {
         // The primary key orders the rows by track, so one merge pass suffices.
-        let mut stmt = conn.prepare("SELECT track_id, genre_id FROM track_genres")?;
+        let mut stmt = conn.prepare(TRACK_GENRE_IDS_SQL)?;
         let mut rows = stmt.query([])?;
         let mut next = 0usize;
         self.genre_start.push(0);
@@ -350,7 +334,7 @@ impl Columns {
             .query_map(params![min_tracks, COMMON_WORDS as i64], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for word in words {
-            let lookup = Lookup::new(TEXT_SQL, format!("\"{word}\"*"));
+            let lookup = Lookup::new(TEXT_SQL, prefix_term(&word));
             self.set_of(conn, lookup.clone())?;
             if let Some(entry) = lock(&self.sets).iter_mut().find(|s| s.lookup == lookup) {
                 entry.pinned = true;
@@ -660,4 +644,239 @@ fn year_table(filter: &Filter) -> Option<Vec<bool>> {
         *slot = allowed(year as i64);
     }
     Some(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::sql::ARTIST_SQL;
+
+    /// A cache holding tracks `(id, year, rating)` (rowids as given), with
+    /// its read connection.
+    fn cache(tracks: &[(i64, Option<i64>, Option<f64>)]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, _) = Store::open(&dir.path().join("cache.db")).expect("open");
+        let conn = store.writer().expect("writer");
+        for &(id, year, rating) in tracks {
+            conn.execute(
+                "INSERT INTO tracks (id, rating_key, section, title, artist, album_artist, album, year, rating)
+                 VALUES (?1, ?1, '1', 'T' || ?1, 'Artist ' || ?1, 'A', 'B', ?2, ?3)",
+                params![id, year, rating],
+            )
+            .expect("insert");
+        }
+        (dir, store)
+    }
+
+    fn load(store: &Store) -> Columns {
+        Columns::load(&store.reader().expect("reader"), 1).expect("load")
+    }
+
+    fn bits(len: usize, members: &[usize]) -> FixedBitSet {
+        let mut set = FixedBitSet::with_capacity(len);
+        members.iter().for_each(|&i| set.insert(i));
+        set
+    }
+
+    #[test]
+    fn ordinals_are_rowid_ranks_with_gaps_and_strangers() {
+        let (_dir, store) = cache(&[
+            (3, None, None),
+            (4, None, None),
+            (5, None, None),
+            (9, None, None),
+            (20, None, None),
+        ]);
+        let columns = load(&store);
+        assert_eq!(columns.len(), 5);
+        for (ordinal, id) in [3, 4, 5, 9, 20].into_iter().enumerate() {
+            assert_eq!(columns.ordinal(id), Some(ordinal as u32), "rowid {id}");
+            assert_eq!(columns.id(ordinal as u32), id);
+        }
+        for stranger in [i64::MIN, 0, 1, 6, 10, 21, i64::MAX] {
+            assert_eq!(columns.ordinal(stranger), None, "rowid {stranger}");
+        }
+        let empty = load(&cache(&[]).1);
+        assert_eq!(empty.ordinal(1), None);
+    }
+
+    #[test]
+    fn orders_put_missing_values_last_in_both_directions() {
+        // Ordinals 0..5: years 2001, none, 1990, 2001, none.
+        let (_dir, store) = cache(&[
+            (1, Some(2001), None),
+            (2, None, None),
+            (3, Some(1990), None),
+            (4, Some(2001), None),
+            (5, None, None),
+        ]);
+        let columns = load(&store);
+        let conn = store.reader().expect("reader");
+        let order = columns.order(&conn, SortField::Year).expect("order");
+        let walk = |descending| order.walk(descending).copied().collect::<Vec<u32>>();
+        assert_eq!(walk(false), [2, 0, 3, 1, 4]);
+        assert_eq!(walk(true), [3, 0, 2, 4, 1]);
+    }
+
+    #[test]
+    fn pages_are_windows_of_the_matching_tracks_in_order() {
+        let (_dir, store) = cache(&[
+            (1, Some(2001), None),
+            (2, None, None),
+            (3, Some(1990), None),
+            (4, Some(2001), None),
+            (5, None, None),
+        ]);
+        let columns = load(&store);
+        let conn = store.reader().expect("reader");
+        let order = columns.order(&conn, SortField::Year).expect("order");
+        let matching = bits(5, &[0, 1, 2, 4]);
+        // Ascending, members only: 2, 0, 1, 4.
+        assert_eq!(page(&matching, order, false, 0, 10), [2, 0, 1, 4]);
+        assert_eq!(page(&matching, order, false, 1, 2), [0, 1]);
+        assert_eq!(page(&matching, order, false, 3, 2), [4]);
+        assert_eq!(page(&matching, order, false, 4, 2), Vec::<u32>::new());
+        assert_eq!(page(&matching, order, false, 0, 0), Vec::<u32>::new());
+        assert_eq!(
+            page(&matching, order, false, u64::MAX, u64::MAX),
+            Vec::<u32>::new()
+        );
+        // Descending: 0, 2, then the missing ones backwards: 4, 1.
+        assert_eq!(page(&matching, order, true, 0, 10), [0, 2, 4, 1]);
+        assert_eq!(page(&matching, order, true, 2, 1), [4]);
+        let nothing = FixedBitSet::with_capacity(5);
+        assert_eq!(page(&nothing, order, true, 0, 10), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn the_year_table_allows_decades_within_the_range_and_never_unknown_years() {
+        assert_eq!(year_table(&Filter::default()), None);
+        let table = |decades: Vec<i64>, from: Option<i64>, to: Option<i64>| {
+            let filter = Filter {
+                decades,
+                year_from: from,
+                year_to: to,
+                ..Filter::default()
+            };
+            let table = year_table(&filter).expect("a year term");
+            assert_eq!(table.len(), MAX_YEAR + 1);
+            assert!(!table[0], "an unknown year never matches a year term");
+            (*YEARS.start()..=*YEARS.end())
+                .filter(|&y| table[y as usize])
+                .collect::<Vec<i64>>()
+        };
+        assert_eq!(
+            table(vec![1990], None, None),
+            (1990..=1999).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            table(vec![1990], Some(1995), None),
+            (1995..=1999).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            table(vec![1980, 2000], Some(1985), Some(2003)),
+            (1985..=1989).chain(2000..=2003).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            table(Vec::new(), Some(2095), None),
+            (2095..=2100).collect::<Vec<_>>()
+        );
+        assert_eq!(table(Vec::new(), None, Some(1001)), [1000, 1001]);
+        assert_eq!(table(vec![1990], Some(2000), None), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn the_matcher_reads_the_year_table_and_ratings() {
+        let (_dir, store) = cache(&[
+            (1, Some(1991), Some(8.0)),
+            (2, None, Some(2.0)),
+            (3, Some(2005), None),
+        ]);
+        let columns = load(&store);
+        let matching = |filter: Filter| {
+            let m = Matcher::new(&columns, &filter, &[], &[]).matching();
+            m.ones().collect::<Vec<usize>>()
+        };
+        let decade = Filter {
+            decades: vec![1990],
+            ..Filter::default()
+        };
+        assert_eq!(matching(decade), [0]);
+        let rated = Filter {
+            rated: Some(false),
+            ..Filter::default()
+        };
+        assert_eq!(matching(rated), [2]);
+        let min = Filter {
+            min_rating: Some(2.0),
+            ..Filter::default()
+        };
+        assert_eq!(matching(min), [0, 1]);
+    }
+
+    /// The lookups the copy remembers, least recently used first.
+    fn remembered(columns: &Columns) -> Vec<String> {
+        lock(&columns.sets)
+            .iter()
+            .map(|s| s.lookup.param.clone())
+            .collect()
+    }
+
+    #[test]
+    fn remembered_sets_evict_the_least_recently_used_cheap_one_first() {
+        let (_dir, store) = cache(&[(1, None, None), (2, None, None)]);
+        let columns = load(&store);
+        let conn = store.reader().expect("reader");
+        let lookup = |i: usize| Lookup::new(ARTIST_SQL, format!("Artist {i}"));
+        for i in 0..REMEMBERED_SETS {
+            columns.set_of(&conn, lookup(i)).expect("set");
+        }
+        assert_eq!(remembered(&columns).len(), REMEMBERED_SETS);
+        // The artist set finds its track.
+        let set = columns.set_of(&conn, lookup(1)).expect("set");
+        assert_eq!(set.ones().collect::<Vec<_>>(), [0]);
+        {
+            // Build times vary: fix them. 0 was costly; 2 is pinned.
+            let mut sets = lock(&columns.sets);
+            for s in sets.iter_mut() {
+                s.cost = Duration::ZERO;
+            }
+            sets[0].cost = EXPENSIVE_SET;
+            let two = sets.iter_mut().find(|s| s.lookup == lookup(2));
+            two.expect("remembered").pinned = true;
+        }
+        // 1 was used again above; 0 is costly and 2 pinned: 3 goes.
+        columns.set_of(&conn, lookup(100)).expect("set");
+        let now = remembered(&columns);
+        assert_eq!(now.len(), REMEMBERED_SETS);
+        assert!(!now.contains(&"Artist 3".to_owned()), "{now:?}");
+        for kept in [0, 1, 2, 4] {
+            assert!(now.contains(&format!("Artist {kept}")), "{kept}: {now:?}");
+        }
+        assert_eq!(now.last().map(String::as_str), Some("Artist 100"));
+        // A hit moves the set to the most recently used end.
+        columns.set_of(&conn, lookup(4)).expect("set");
+        assert_eq!(
+            remembered(&columns).last().map(String::as_str),
+            Some("Artist 4")
+        );
+        // Only costly or pinned sets left to choose from: the least recently
+        // used unpinned one goes, costly or not.
+        for s in lock(&columns.sets).iter_mut() {
+            s.cost = EXPENSIVE_SET;
+        }
+        columns.set_of(&conn, lookup(101)).expect("set");
+        let now = remembered(&columns);
+        assert!(!now.contains(&"Artist 0".to_owned()), "{now:?}");
+        assert!(
+            now.contains(&"Artist 2".to_owned()),
+            "pinned stays: {now:?}"
+        );
+        // Forgetting keeps only the pinned sets.
+        lock(&store.columns.current).replace(Arc::new(columns));
+        store.columns.forget_sets();
+        let current = lock(&store.columns.current).clone().expect("current");
+        assert_eq!(remembered(&current), ["Artist 2"]);
+    }
 }

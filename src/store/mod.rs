@@ -1,16 +1,17 @@
 //! The SQLite cache: one file in the data directory, WAL mode, numbered
-//! migrations. [`Store`] owns opening (refusing files that are not ours,
+//! migrations. SQL in, model types out: nothing here knows JSON or how a
+//! time is shown. [`Store`] owns opening (refusing files that are not ours,
 //! moving damaged ones aside, serving read-only when nothing can be
 //! written) and a pool of read connections; [`query`] answers filters (with
-//! the in-memory columns of `columns`), [`write`] replaces the library in
-//! one transaction, [`state`] keeps sync state and history, [`lock`] says
-//! whether a live process is syncing.
+//! the in-memory columns of `columns`, over the statements of `sql`),
+//! [`write`] replaces the library in one transaction, [`state`] keeps sync
+//! state and history, [`lock`] says whether a live process is syncing.
 
 mod columns;
-pub mod filter;
 pub mod lock;
 pub mod query;
 mod schema;
+mod sql;
 pub mod state;
 pub mod write;
 
@@ -24,10 +25,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-pub use filter::{Filter, FilterError, Sort, SortField};
+use crate::model::FilterError;
 pub use lock::SyncLock;
-pub use query::{DecadeCount, GenreCount, QueryPlan, Stats, TrackPage, TrackRow};
-pub use state::{HistoryEntry, SyncState};
+pub use query::QueryPlan;
+pub use sql::{fts_query, order_by};
 
 /// How long a connection waits for a lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,6 +79,9 @@ pub enum StoreError {
     Filter(#[from] FilterError),
     #[error("cache database error")]
     Sqlite(#[source] rusqlite::Error),
+    /// `PRAGMA quick_check` found damage; `detail` is what it reported.
+    #[error("the integrity check found damage: {detail}")]
+    Damaged { detail: String },
     #[error("the cache writer stopped unexpectedly")]
     WriterStopped,
     #[error("no database connection available")]
@@ -113,7 +117,7 @@ impl StoreError {
     /// True when the file itself is damaged (not merely busy or full).
     pub fn is_corruption(&self) -> bool {
         match self {
-            StoreError::Corrupted { .. } => true,
+            StoreError::Corrupted { .. } | StoreError::Damaged { .. } => true,
             StoreError::Sqlite(e) => is_corruption(e),
             _ => false,
         }
@@ -384,10 +388,7 @@ impl Store {
         if result == "ok" {
             Ok(())
         } else {
-            Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
-                Some(result),
-            )))
+            Err(StoreError::Damaged { detail: result })
         }
     }
 
@@ -412,7 +413,8 @@ impl Store {
         let Some(_lock) = self.try_lock_sync()? else {
             return Ok(None);
         };
-        let detail = match &damage {
+        let detail = match damage {
+            StoreError::Damaged { detail } => detail,
             StoreError::Sqlite(e) => e.to_string(),
             e => e.to_string(),
         };
@@ -736,7 +738,7 @@ fn disk_is_full(path: &Path) -> bool {
 
 /// Renames `path` (and its WAL and shared-memory files) to `*.corrupt-<time>`.
 fn move_aside(path: &Path, detail: &str) -> Result<StoreError, StoreError> {
-    let stamp = state::now_unix();
+    let stamp = crate::clock::now_unix();
     let moved_to = path.with_extension(format!("db.corrupt-{stamp}"));
     std::fs::rename(path, &moved_to).map_err(|source| StoreError::MoveAside {
         path: path.to_path_buf(),

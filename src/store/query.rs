@@ -7,99 +7,17 @@ use std::collections::HashMap;
 
 use std::sync::Arc;
 
+use super::columns::{Columns, Lookup, Matcher, page};
+use super::sql::{
+    ARTIST_SQL, DECADE_STATS_SQL, GENRE_SQL, GENRE_STATS_SQL, KNOWN_KEY_SQL, LITERAL_SQL,
+    SYNCED_TRACK_COUNT_SQL, TEXT_SQL, VERSION_SQL, genres_sql, order_sql, rows_sql, search_terms,
+};
+use super::{Store, StoreError};
+use crate::clock::SHOWN_TIMES;
+use crate::model::{DecadeCount, Filter, FilterError, GenreCount, Sort, Stats, Track, TrackPage};
 use fixedbitset::FixedBitSet;
 use rand::seq::{IteratorRandom, SliceRandom};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
-use serde::Serialize;
-
-use super::columns::{Columns, Lookup, Matcher, page};
-use super::filter::{Filter, FilterError, SHOWN_TIMES, Sort};
-use super::{Store, StoreError};
-
-/// A cached track as the API and CLI show it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TrackRow {
-    pub rating_key: String,
-    pub title: String,
-    /// Track artist: `originalTitle` when Plex has one, else the album artist.
-    pub artist: String,
-    pub album_artist: String,
-    pub album: String,
-    pub album_key: Option<String>,
-    pub artist_key: Option<String>,
-    pub disc: Option<i64>,
-    pub track: Option<i64>,
-    pub duration_ms: Option<i64>,
-    pub year: Option<i64>,
-    pub genres: Vec<String>,
-    /// User rating 0–10 (10 = five stars).
-    pub rating: Option<f64>,
-    pub play_count: i64,
-    /// RFC 3339.
-    pub last_played_at: Option<String>,
-    pub added_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub is_live: bool,
-    pub section: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TrackPage {
-    /// Tracks matching the filter, over all pages.
-    pub total: u64,
-    pub offset: u64,
-    pub limit: u64,
-    pub tracks: Vec<TrackRow>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct GenreCount {
-    pub name: String,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct DecadeCount {
-    /// Like `1990s`.
-    pub decade: String,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Stats {
-    pub track_count: u64,
-    pub genres: Vec<GenreCount>,
-    pub decades: Vec<DecadeCount>,
-}
-
-/// Tracks whose title, artist or album has every word of an FTS5 query.
-pub(super) const TEXT_SQL: &str = "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1";
-/// Tracks whose title, artist or album contains a literal text (a LIKE
-/// pattern with `\` escaping; case-insensitive for ASCII, and the literal
-/// terms have no letters anyway). A scan: a few ms at 100k tracks, and
-/// remembered like the words' sets.
-const LITERAL_SQL: &str = "SELECT id FROM tracks
-     WHERE title LIKE ?1 ESCAPE '\\' OR artist LIKE ?1 ESCAPE '\\' OR album LIKE ?1 ESCAPE '\\'";
-/// Tracks by or on an album of an artist: a union of two index searches (a
-/// plain OR may be planned as a scan).
-const ARTIST_SQL: &str = "SELECT id FROM tracks WHERE artist = ?1 COLLATE NOCASE
-     UNION SELECT id FROM tracks WHERE album_artist = ?1 COLLATE NOCASE";
-const GENRE_SQL: &str = "SELECT id FROM genres WHERE name = ?1";
-
-/// The rows of `n` tracks by rowid.
-fn rows_sql(n: usize) -> String {
-    let marks = vec!["?"; n].join(",");
-    format!("SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.id IN ({marks})")
-}
-
-/// The genres of `n` tracks, in Plex's order.
-fn genres_sql(n: usize) -> String {
-    let marks = vec!["?"; n].join(",");
-    format!(
-        "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
-         WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, tg.position, g.name COLLATE NOCASE"
-    )
-}
 
 /// A statement the queries run and SQLite's plan for it.
 #[derive(Debug, Clone)]
@@ -109,11 +27,6 @@ pub struct QueryPlan {
     /// The detail lines of `EXPLAIN QUERY PLAN`.
     pub plan: Vec<String>,
 }
-
-const TRACK_COLUMNS: &str =
-    "t.rating_key, t.title, t.artist, t.album_artist, t.album, t.album_key, t.artist_key,
-    t.disc, t.track, t.duration_ms, t.year, t.id, t.rating, t.play_count, t.last_played_at,
-    t.added_at, t.updated_at, t.is_live, t.section";
 
 impl Store {
     pub fn count(&self, filter: &Filter) -> Result<u64, StoreError> {
@@ -187,17 +100,14 @@ impl Store {
     pub fn query_plans(&self) -> Result<Vec<QueryPlan>, StoreError> {
         let conn = self.reader()?;
         let statements = [
-            ("library version", super::columns::VERSION_SQL.to_owned()),
+            ("library version", VERSION_SQL.to_owned()),
             ("genre by name", GENRE_SQL.to_owned()),
             ("text search", TEXT_SQL.to_owned()),
             ("literal text", LITERAL_SQL.to_owned()),
             ("artist", ARTIST_SQL.to_owned()),
             ("rows by id", rows_sql(3)),
             ("genres of rows", genres_sql(3)),
-            (
-                "default sort order",
-                super::columns::order_sql(Sort::default().field),
-            ),
+            ("default sort order", order_sql(Sort::default().field)),
         ];
         statements
             .into_iter()
@@ -217,7 +127,7 @@ impl Store {
     }
 
     /// `n` random tracks matching `filter`, and how many matched.
-    pub fn sample(&self, filter: &Filter, n: u64) -> Result<(u64, Vec<TrackRow>), StoreError> {
+    pub fn sample(&self, filter: &Filter, n: u64) -> Result<(u64, Vec<Track>), StoreError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction()?;
         let columns = self.columns.get(&tx)?;
@@ -238,13 +148,8 @@ impl Store {
     pub fn stats(&self) -> Result<Stats, StoreError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction()?;
-        let track_count: i64 =
-            tx.query_row("SELECT track_count FROM sync_state WHERE id = 1", [], |r| {
-                r.get(0)
-            })?;
-        let mut stmt = tx.prepare_cached(
-            "SELECT name, count FROM stats_cache WHERE kind = 'genre' ORDER BY count DESC, name COLLATE NOCASE",
-        )?;
+        let track_count: i64 = tx.query_row(SYNCED_TRACK_COUNT_SQL, [], |r| r.get(0))?;
+        let mut stmt = tx.prepare_cached(GENRE_STATS_SQL)?;
         let genres = stmt
             .query_map([], |r| {
                 Ok(GenreCount {
@@ -253,9 +158,7 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let mut stmt = tx.prepare_cached(
-            "SELECT name, count FROM stats_cache WHERE kind = 'decade' ORDER BY name",
-        )?;
+        let mut stmt = tx.prepare_cached(DECADE_STATS_SQL)?;
         let decades = stmt
             .query_map([], |r| {
                 Ok(DecadeCount {
@@ -274,7 +177,7 @@ impl Store {
     /// Which of `keys` are in the cache (for playlists: unknown keys are skipped).
     pub fn known_keys(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached("SELECT 1 FROM tracks WHERE rating_key = ?1")?;
+        let mut stmt = conn.prepare_cached(KNOWN_KEY_SQL)?;
         let mut known = Vec::with_capacity(keys.len());
         for key in keys {
             if stmt.query_row([key], |_| Ok(())).optional()?.is_some() {
@@ -286,12 +189,12 @@ impl Store {
 }
 
 /// The rows of `ids`, in that order, with their genres.
-fn tracks_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<TrackRow>, StoreError> {
+fn tracks_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<Track>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare_cached(&rows_sql(ids.len()))?;
-    let mut by_id: HashMap<i64, TrackRow> = stmt
+    let mut by_id: HashMap<i64, Track> = stmt
         .query_map(params_from_iter(ids), track_row)?
         .collect::<Result<_, _>>()?;
     let rows = ids
@@ -302,10 +205,7 @@ fn tracks_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<TrackRow>, StoreEr
 }
 
 /// Genre names for a page of rows, in one query.
-fn attach_genres(
-    conn: &Connection,
-    rows: Vec<(i64, TrackRow)>,
-) -> Result<Vec<TrackRow>, StoreError> {
+fn attach_genres(conn: &Connection, rows: Vec<(i64, Track)>) -> Result<Vec<Track>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -324,8 +224,8 @@ fn attach_genres(
         .collect())
 }
 
-fn track_row(r: &Row<'_>) -> rusqlite::Result<(i64, TrackRow)> {
-    let row = TrackRow {
+fn track_row(r: &Row<'_>) -> rusqlite::Result<(i64, Track)> {
+    let row = Track {
         rating_key: r.get(0)?,
         title: r.get(1)?,
         artist: r.get(2)?,
@@ -340,24 +240,19 @@ fn track_row(r: &Row<'_>) -> rusqlite::Result<(i64, TrackRow)> {
         genres: Vec::new(),
         rating: r.get(12)?,
         play_count: r.get(13)?,
-        last_played_at: r.get::<_, Option<i64>>(14)?.and_then(rfc3339),
-        added_at: r.get::<_, Option<i64>>(15)?.and_then(rfc3339),
-        updated_at: r.get::<_, Option<i64>>(16)?.and_then(rfc3339),
+        last_played_at: shown_time(r.get(14)?),
+        added_at: shown_time(r.get(15)?),
+        updated_at: shown_time(r.get(16)?),
         is_live: r.get(17)?,
         section: r.get(18)?,
     };
     Ok((r.get(11)?, row))
 }
 
-/// Unix time as RFC 3339 (UTC), or `None` when outside `SHOWN_TIMES`.
-pub fn rfc3339(unix: i64) -> Option<String> {
-    if !SHOWN_TIMES.contains(&unix) {
-        return None;
-    }
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()?
-        .format(&time::format_description::well_known::Rfc3339)
-        .ok()
+/// A stored time, or `None` outside `SHOWN_TIMES`: such a time is missing
+/// everywhere (filters and sorts treat it so too).
+fn shown_time(unix: Option<i64>) -> Option<i64> {
+    unix.filter(|t| SHOWN_TIMES.contains(t))
 }
 
 /// The filter's terms that need SQLite: genre names resolved to ids (an
@@ -374,7 +269,7 @@ impl Terms {
         let genre_ids = genre_ids(conn, &filter.genres)?;
         let mut subsets = Vec::new();
         // One set per word: common words recur across searches.
-        for term in filter.search_terms() {
+        for term in search_terms(filter) {
             subsets.push(columns.set_of(conn, Lookup::new(TEXT_SQL, term))?);
         }
         for term in filter.literal_terms() {

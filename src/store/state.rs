@@ -3,45 +3,10 @@
 //! cannot record (it cannot be written) is kept in memory and still shown.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 use super::{Store, StoreError};
-
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SyncState {
-    pub machine_identifier: Option<String>,
-    pub server_name: Option<String>,
-    /// Unix time of the last good sync.
-    pub synced_at: Option<i64>,
-    /// Always equal to the rows served: written in the sync's transaction.
-    pub track_count: i64,
-    pub duration_ms: Option<i64>,
-    pub last_error: Option<String>,
-    pub last_error_kind: Option<String>,
-    pub last_error_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct HistoryEntry {
-    pub id: i64,
-    /// Unix time.
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    /// `running`, `success`, `failed`, `cancelled` or `interrupted`.
-    pub outcome: String,
-    pub track_count: Option<i64>,
-    pub added: Option<i64>,
-    pub removed: Option<i64>,
-    pub error: Option<String>,
-    pub server_name: Option<String>,
-}
+use crate::clock::now_unix;
+use crate::model::{HistoryEntry, Outcome, SyncState};
 
 /// The error of a sync whose process stopped before it finished.
 const INTERRUPTED: &str = "the process stopped before the sync finished";
@@ -49,7 +14,7 @@ const INTERRUPTED: &str = "the process stopped before the sync finished";
 /// How a sync ended, for its history row.
 #[derive(Debug, Clone)]
 pub struct SyncOutcome<'a> {
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub track_count: Option<i64>,
     pub added: Option<i64>,
     pub removed: Option<i64>,
@@ -139,8 +104,8 @@ impl Store {
         let started_at = now_unix();
         let inserted = self.writer().and_then(|conn| {
             conn.execute(
-                "INSERT INTO sync_history (started_at, outcome) VALUES (?1, 'running')",
-                params![started_at],
+                "INSERT INTO sync_history (started_at, outcome) VALUES (?1, ?2)",
+                params![started_at, Outcome::Running.name()],
             )?;
             Ok(conn.last_insert_rowid())
         });
@@ -172,7 +137,7 @@ impl Store {
             let values = params![
                 start.id,
                 finished_at,
-                outcome.outcome,
+                outcome.outcome.name(),
                 outcome.track_count,
                 outcome.added,
                 outcome.removed,
@@ -208,7 +173,7 @@ impl Store {
                 id,
                 started_at: start.started_at,
                 finished_at: Some(finished_at),
-                outcome: outcome.outcome.to_owned(),
+                outcome: outcome.outcome,
                 track_count: outcome.track_count,
                 added: outcome.added,
                 removed: outcome.removed,
@@ -227,9 +192,9 @@ impl Store {
     /// `interrupted`, without writing.
     pub fn history(&self, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut rows = self.saved_history(limit)?;
-        if rows.iter().any(|h| h.outcome == "running") && !self.sync_running() {
-            for row in rows.iter_mut().filter(|h| h.outcome == "running") {
-                row.outcome = "interrupted".into();
+        if rows.iter().any(|h| h.outcome == Outcome::Running) && !self.sync_running() {
+            for row in rows.iter_mut().filter(|h| h.outcome == Outcome::Running) {
+                row.outcome = Outcome::Interrupted;
                 row.error.get_or_insert_with(|| INTERRUPTED.to_owned());
             }
         }
@@ -252,7 +217,7 @@ impl Store {
                 id: r.get(0)?,
                 started_at: r.get(1)?,
                 finished_at: r.get(2)?,
-                outcome: r.get(3)?,
+                outcome: stored_outcome(&r.get::<_, String>(3)?),
                 track_count: r.get(4)?,
                 added: r.get(5)?,
                 removed: r.get(6)?,
@@ -268,8 +233,8 @@ impl Store {
     /// there is such a row, holding the lock so no sync starts meanwhile.
     pub(super) fn recover_interrupted(&self) -> Result<(), StoreError> {
         let running: i64 = self.reader()?.query_row(
-            "SELECT count(*) FROM sync_history WHERE outcome = 'running'",
-            [],
+            "SELECT count(*) FROM sync_history WHERE outcome = ?1",
+            [Outcome::Running.name()],
             |r| r.get(0),
         )?;
         if running == 0 {
@@ -280,10 +245,15 @@ impl Store {
         };
         let conn = self.writer()?;
         let changed = conn.execute(
-            "UPDATE sync_history SET outcome = 'interrupted', finished_at = coalesce(finished_at, ?1),
+            "UPDATE sync_history SET outcome = ?3, finished_at = coalesce(finished_at, ?1),
                  error = coalesce(error, ?2)
-             WHERE outcome = 'running'",
-            params![now_unix(), INTERRUPTED],
+             WHERE outcome = ?4",
+            params![
+                now_unix(),
+                INTERRUPTED,
+                Outcome::Interrupted.name(),
+                Outcome::Running.name()
+            ],
         );
         match changed {
             Ok(n) if n > 0 => tracing::warn!(
@@ -316,6 +286,12 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// A history row's outcome; a name this version does not know (none is
+/// ever written) shows as a failure rather than hiding the row.
+fn stored_outcome(name: &str) -> Outcome {
+    Outcome::from_name(name).unwrap_or(Outcome::Failed)
 }
 
 pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {

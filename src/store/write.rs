@@ -11,8 +11,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::columns::ColumnsCache;
 use super::schema::{TRACK_INDEX_NAMES, TRACK_INDEXES};
-use super::state::now_unix;
 use super::{Store, StoreError};
+use crate::clock::{now_millis, now_unix};
+use crate::model::YEARS;
 
 /// A track as the sync hands it over, derivations done.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +29,7 @@ pub struct NewTrack<'a> {
     pub disc: Option<i64>,
     pub track: Option<i64>,
     pub duration_ms: Option<i64>,
-    /// Kept only when valid (1000–2100).
+    /// Kept only when valid (within `YEARS`).
     pub year: Option<i64>,
     pub rating: Option<f64>,
     pub play_count: i64,
@@ -464,12 +465,5 @@ pub(super) fn clear_library(conn: &Connection) -> Result<(), StoreError> {
 }
 
 fn valid_year(year: i64) -> bool {
-    (1000..=2100).contains(&year)
-}
-
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    YEARS.contains(&year)
 }

@@ -108,7 +108,7 @@ pub fn new_track<'a>(t: &'a Track, section: &'a str, parent: &'a ParentInfo) -> 
         year: t
             .album_year
             .or(parent.album_year)
-            .filter(|y| (1000..=2100).contains(y)),
+            .filter(|y| crate::model::YEARS.contains(y)),
         rating: t
             .user_rating
             .filter(|r| r.is_finite())

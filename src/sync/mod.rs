@@ -17,13 +17,15 @@ use futures::{StreamExt, TryStreamExt, stream};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_millis;
 use crate::config::Settings;
 use crate::locks::{MutexExt, RwLockExt};
+use crate::model::Outcome;
 use crate::plex::{
     ClientOptions, ListKind, ListingOrder, Parent, PlexClient, PlexError, Section, ServerInfo,
 };
 use crate::store::state::{HistoryStart, SyncOutcome};
-use crate::store::write::{Committed, ParentKind, now_millis};
+use crate::store::write::{Committed, ParentKind};
 use crate::store::{Store, StoreError, SyncLock};
 
 pub use plan::{PageWalk, PassCheck, PassFigures, PassKeys, check_pass};
@@ -252,7 +254,7 @@ impl SyncEngine {
                     "sync finished"
                 );
                 SyncOutcome {
-                    outcome: "success",
+                    outcome: Outcome::Success,
                     track_count: Some(report.committed.track_count),
                     added: Some(report.committed.added),
                     removed: Some(report.committed.removed),
@@ -276,7 +278,11 @@ impl SyncEngine {
                         tracing::error!("cannot record the sync error: {}", error_message(&e));
                     }
                 }
-                let outcome = if cancelled { "cancelled" } else { "failed" };
+                let outcome = if cancelled {
+                    Outcome::Cancelled
+                } else {
+                    Outcome::Failed
+                };
                 return self.finish_history(
                     history,
                     &SyncOutcome {

@@ -4,7 +4,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use plexcache::store::{Filter, Store};
+use plexcache::model::Filter;
+use plexcache::store::Store;
 use plexcache_emulator::{Faults, Mutation};
 
 use plexcache_harness::{ServeChild, wait_until_served};
@@ -120,7 +121,11 @@ async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
         .unwrap();
     assert_eq!(check, "ok");
     let history = store.history(5).unwrap();
-    assert_eq!(history[0].outcome, "interrupted", "not stuck in running");
+    assert_eq!(
+        history[0].outcome.name(),
+        "interrupted",
+        "not stuck in running"
+    );
     plex.set_faults(Faults::default());
     let out = plexcache(dir.path(), &plex.url())
         .arg("sync")
@@ -183,5 +188,5 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
         before,
         "old library kept"
     );
-    assert_eq!(store.history(1).unwrap()[0].outcome, "cancelled");
+    assert_eq!(store.history(1).unwrap()[0].outcome.name(), "cancelled");
 }

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use plexcache::config::Settings;
-use plexcache::store::{Filter, Store};
+use plexcache::model::Filter;
+use plexcache::store::Store;
 use plexcache_emulator::EmulatorHandle;
 use plexcache_harness::{ApiClient, InProcess};
 use serde_json::json;
@@ -76,7 +77,7 @@ async fn damage_in_the_middle_of_the_file_is_noticed_and_rebuilt() {
         .count();
     assert!(aside >= 1, "the damaged file was moved aside");
     let history = app.state.store().history(1).unwrap();
-    assert_eq!(history[0].outcome, "success");
+    assert_eq!(history[0].outcome.name(), "success");
     app.stop().await;
 }
 
@@ -203,7 +204,7 @@ async fn a_full_disk_still_serves_the_cache_read_only() {
     let state = engine.store().sync_state().unwrap();
     assert!(state.last_error.is_some(), "{error:?}");
     let history = engine.store().history(5).unwrap();
-    assert_eq!(history[0].outcome, "failed", "{history:?}");
+    assert_eq!(history[0].outcome.name(), "failed", "{history:?}");
     assert_eq!(engine.store().count(&everything()).unwrap(), count);
     drop(engine);
     // Closing the cache gave its WAL's space back: fill that too.

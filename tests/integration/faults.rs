@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use plexcache::model::Filter;
 use plexcache::plex::PlexError;
-use plexcache::store::{Filter, Store, StoreError, StoreOptions};
+use plexcache::store::{Store, StoreError, StoreOptions};
 use plexcache::sync::SyncError;
 use plexcache_emulator::{EmulatorHandle, Faults, PageFaultKind, Shift};
 use plexcache_harness::page_fault;
@@ -37,7 +38,7 @@ fn assert_kept(
     );
     assert!(state.last_error.is_some());
     let history = cache.store().history(1).unwrap();
-    assert_eq!(history[0].outcome, "failed");
+    assert_eq!(history[0].outcome.name(), "failed");
     let _ = plex;
 }
 

@@ -15,13 +15,17 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use plexcache::config::{parse_file_settings, validate_plex_url};
+use plexcache::model::filter::{
+    FilterParams, FilterParams as FilterBody, MAX_LIMIT, parse_added_since as parse_time,
+    parse_count,
+};
+use plexcache::model::{Filter, FilterError, Sort};
 use plexcache::plex::wire::{
     Envelope, ItemContainer, SectionContainer, ServerContainer, WireDirectory, WirePlaylist,
     WireTrack,
 };
 use plexcache::plex::{Parent, Track};
-use plexcache::store::filter::{FILTER_PARAMS, FilterBody, MAX_LIMIT, parse_count, parse_time};
-use plexcache::store::{Filter, FilterError, Sort, Store, StoreError};
+use plexcache::store::{Store, StoreError};
 use plexcache_emulator::{EmulatorConfig, Library, Mutation};
 use plexcache_harness::{Cache, music_tracks, spawn_plex, start_emulator};
 use proptest::prelude::*;
@@ -672,7 +676,7 @@ fn canonical(key: &str) -> Option<&'static str> {
         "genres" | "genre" => "genres",
         "decades" | "decade" => "decades",
         "q" | "text" | "search" => "q",
-        other => *FILTER_PARAMS.iter().find(|p| **p == other)?,
+        other => *FilterParams::NAMES.iter().find(|p| **p == other)?,
     })
 }
 
@@ -731,13 +735,13 @@ fn fuzz_filter_from_pairs_never_panics_and_names_the_parameter() {
                         other => prop_assert!(false, "validate named {other}"),
                     }
                 }
-                if let Some(query) = filter.fts_query() {
+                if let Some(query) = plexcache::store::fts_query(&filter) {
                     prop_assert!(query.starts_with('"') && query.ends_with('*'));
                 }
             }
             Err(e) => {
                 // The pair at fault is the first one `set` refuses.
-                let mut probe = Filter::default();
+                let mut probe = FilterParams::default();
                 let mut culprit = None;
                 for (k, v) in &pairs {
                     match probe.set(k, v) {
@@ -805,7 +809,9 @@ fn fuzz_sort_and_counts_never_panic() {
             match Sort::parse(field.as_deref(), order.as_deref()) {
                 Ok(sort) => {
                     prop_assert!(field_ok && order_ok);
-                    prop_assert!(sort.order_by().ends_with("t.id ASC") || sort.descending);
+                    prop_assert!(
+                        plexcache::store::order_by(sort).ends_with("t.id ASC") || sort.descending
+                    );
                 }
                 Err(e) => {
                     let FilterError::Invalid { param, .. } = &e else {

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use plexcache::store::{Filter, FilterError, Sort, SortField, StoreError};
+use plexcache::model::{Filter, FilterError, Sort, SortField};
+use plexcache::store::StoreError;
 use plexcache_emulator::{Library, Mutation};
 
 use crate::helpers::{Cache, Expected, assert_cache_matches, expected_library, spawn_plex};
@@ -140,10 +141,7 @@ async fn every_filter_alone_and_combined_matches_a_reference_computation() {
         vec![("year_from", "1980".into()), ("year_to", "1999".into())],
         vec![("played", "true".into())],
         vec![("played", "false".into())],
-        vec![(
-            "added_since",
-            plexcache::store::query::rfc3339(mid_added).unwrap(),
-        )],
+        vec![("added_since", plexcache::clock::rfc3339(mid_added).unwrap())],
         vec![
             ("genres", genre_a.clone()),
             ("decades", "2000s,1990s".into()),

@@ -18,6 +18,7 @@ mod fuzz;
 mod helpers;
 mod library;
 mod logging;
+mod model;
 mod plex_robustness;
 mod processes;
 mod query;

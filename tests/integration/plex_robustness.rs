@@ -13,8 +13,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plexcache::config::{Overrides, Secret, Settings};
+use plexcache::model::Filter;
 use plexcache::plex::{ClientOptions, ListingOrder, PlexClient, PlexError};
-use plexcache::store::Filter;
 use plexcache::sync::SyncError;
 use plexcache_emulator::{EmulatorHandle, Faults, Library};
 

@@ -102,7 +102,7 @@ async fn other_processes_work_while_serve_syncs() {
     plex.set_faults(Faults::default());
     app.wait_idle().await;
     let history = app.state.store().history(10).unwrap();
-    let outcomes: Vec<&str> = history.iter().map(|h| h.outcome.as_str()).collect();
+    let outcomes: Vec<&str> = history.iter().map(|h| h.outcome.name()).collect();
     assert_eq!(outcomes, ["success", "success"], "{history:?}");
     app.stop().await;
 }
@@ -169,7 +169,7 @@ async fn a_sigterm_mid_sync_shows_as_cancelled_not_as_an_error() {
     let store = Store::open_read_only(&dir.path().join("library_cache.db")).unwrap();
     let state = store.sync_state().unwrap();
     assert_eq!(state.last_error, None, "a stopped sync is no error");
-    assert_eq!(store.history(1).unwrap()[0].outcome, "cancelled");
+    assert_eq!(store.history(1).unwrap()[0].outcome.name(), "cancelled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +208,7 @@ async fn a_history_row_the_file_lost_is_written_when_the_sync_ends() {
     plex.set_faults(Faults::default());
     sync.await.unwrap().unwrap();
     let history = cache.store().history(5).unwrap();
-    let outcomes: Vec<&str> = history.iter().map(|h| h.outcome.as_str()).collect();
+    let outcomes: Vec<&str> = history.iter().map(|h| h.outcome.name()).collect();
     assert_eq!(outcomes, ["success", "success"], "{history:?}");
 }
 
@@ -228,7 +228,10 @@ async fn a_row_left_running_by_a_dead_process_shows_as_interrupted() {
     // Read-only: shown as interrupted, the file untouched.
     let reader = Store::open_read_only(&path).unwrap();
     let rows = reader.history(5).unwrap();
-    assert!(rows.iter().any(|h| h.outcome == "interrupted"), "{rows:?}");
+    assert!(
+        rows.iter().any(|h| h.outcome.name() == "interrupted"),
+        "{rows:?}"
+    );
     let raw: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row(
@@ -246,7 +249,7 @@ async fn a_row_left_running_by_a_dead_process_shows_as_interrupted() {
             .history(5)
             .unwrap()
             .iter()
-            .any(|h| h.outcome == "running")
+            .any(|h| h.outcome.name() == "running")
     );
     drop(lock);
     let (other, _) = Store::open(&path).unwrap();
@@ -255,6 +258,6 @@ async fn a_row_left_running_by_a_dead_process_shows_as_interrupted() {
             .history(5)
             .unwrap()
             .iter()
-            .any(|h| h.outcome == "running")
+            .any(|h| h.outcome.name() == "running")
     );
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use plexcache::store::{Filter, Sort, SortField, Store, TrackRow};
+use plexcache::model::{Filter, Sort, SortField, Track};
+use plexcache::store::Store;
 use plexcache_emulator::Mutation;
 use serde_json::json;
 
@@ -16,12 +17,12 @@ fn filter(pairs: &[(&str, &str)]) -> Filter {
     Filter::from_pairs(pairs.iter().copied()).unwrap()
 }
 
-fn keys(rows: &[TrackRow]) -> BTreeSet<String> {
+fn keys(rows: &[Track]) -> BTreeSet<String> {
     rows.iter().map(|t| t.rating_key.clone()).collect()
 }
 
 /// Every page of `filter` in `sort` order.
-fn walk(store: &Store, filter: &Filter, sort: Sort) -> Vec<TrackRow> {
+fn walk(store: &Store, filter: &Filter, sort: Sort) -> Vec<Track> {
     let mut out = Vec::new();
     loop {
         let page = store.tracks(filter, sort, out.len() as u64, 1000).unwrap();
@@ -203,13 +204,13 @@ async fn search_terms_without_letters_or_digits_match_literally() {
 // ------------------------------------------------- missing values sort last
 
 /// The field's value as the sort compares it, `None` when missing.
-fn sort_value(field: SortField, t: &TrackRow) -> Option<String> {
+fn sort_value(field: SortField, t: &Track) -> Option<String> {
     match field {
         SortField::Year => t.year.map(|v| v.to_string()),
         SortField::Rating => t.rating.map(|v| v.to_string()),
         SortField::Duration => t.duration_ms.map(|v| v.to_string()),
-        SortField::Added => t.added_at.clone(),
-        SortField::LastPlayed => t.last_played_at.clone(),
+        SortField::Added => t.added_at.and_then(plexcache::clock::rfc3339),
+        SortField::LastPlayed => t.last_played_at.and_then(plexcache::clock::rfc3339),
         _ => Some(String::new()),
     }
 }

@@ -45,7 +45,7 @@ fn syncs(library: &Library) -> usize {
 async fn the_library_syncs_once_its_clock_reaches_the_refresh_age() {
     let plex = spawn_plex(300, 7).await;
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(AtomicI64::new(plexcache::store::state::now_unix()));
+    let clock = Arc::new(AtomicI64::new(plexcache::clock::now_unix()));
     let lib = library(settings(dir.path(), &plex), &clock);
     assert_eq!(lib.sync_if_stale().await, StaleCheck::Sync, "never synced");
     settle(&lib).await;
@@ -74,7 +74,7 @@ async fn after_a_failed_sync_the_library_waits_five_minutes_before_trying_again(
     let dir = tempfile::tempdir().unwrap();
     let mut wrong = settings(dir.path(), &plex);
     wrong.plex_token = Some(Secret::new("not-the-token"));
-    let clock = Arc::new(AtomicI64::new(plexcache::store::state::now_unix()));
+    let clock = Arc::new(AtomicI64::new(plexcache::clock::now_unix()));
     let lib = library(wrong, &clock);
     assert!(lib.start_sync().await.is_ok());
     settle(&lib).await;
@@ -98,7 +98,7 @@ async fn a_probe_that_finds_another_server_drops_the_old_library_and_syncs_the_n
     config.machine_identifier = "another-server-0001".into();
     let second = plexcache_emulator::start(listener, config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(AtomicI64::new(plexcache::store::state::now_unix()));
+    let clock = Arc::new(AtomicI64::new(plexcache::clock::now_unix()));
     let lib = library(settings(dir.path(), &first), &clock);
     lib.start_sync().await.unwrap();
     settle(&lib).await;
@@ -136,7 +136,7 @@ async fn a_probe_that_finds_another_server_drops_the_old_library_and_syncs_the_n
 async fn the_library_keeps_itself_current_without_a_server_until_told_to_stop() {
     let plex = spawn_plex(60, 11).await;
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(AtomicI64::new(plexcache::store::state::now_unix()));
+    let clock = Arc::new(AtomicI64::new(plexcache::clock::now_unix()));
     let lib = library(settings(dir.path(), &plex), &clock);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = lib.clone();

@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plexcache::store::{Filter, Sort, Store, StoreError};
+use plexcache::model::{Filter, Sort};
+use plexcache::store::{Store, StoreError};
 use plexcache_emulator::{EmulatorConfig, Library, Mutation};
 use plexcache_harness::{Cache, ServeChild, default_settings};
 use serde::{Deserialize, Serialize};
@@ -90,7 +91,7 @@ fn rows(store: &Store) -> Vec<Row> {
                 play_count: t.play_count,
                 duration_ms: t.duration_ms,
                 is_live: t.is_live,
-                added_at: t.added_at,
+                added_at: t.added_at.and_then(plexcache::clock::rfc3339),
             }
         }));
     }

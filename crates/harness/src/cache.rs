@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use plexcache::config::{Overrides, Secret, Settings};
-use plexcache::store::{Filter, Sort, Store, TrackRow};
+use plexcache::model::{Filter, Sort, Track};
+use plexcache::store::Store;
 use plexcache::sync::{SyncEngine, SyncError, SyncReport};
 use plexcache_emulator::{EmulatorHandle, Library};
 use tokio_util::sync::CancellationToken;
@@ -92,7 +93,7 @@ impl Cache {
     }
 
     /// Every cached track matching `filter`, paged in the default order.
-    pub fn tracks_matching(&self, filter: &Filter) -> Vec<TrackRow> {
+    pub fn tracks_matching(&self, filter: &Filter) -> Vec<Track> {
         let mut out = Vec::new();
         loop {
             let page = self
@@ -108,7 +109,7 @@ impl Cache {
     }
 
     /// Every cached track, live ones included, by rating key.
-    pub fn all_tracks(&self) -> Vec<TrackRow> {
+    pub fn all_tracks(&self) -> Vec<Track> {
         let mut out = self.tracks_matching(&Filter {
             exclude_live: false,
             ..Filter::default()

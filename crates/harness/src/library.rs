@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use plexcache::store::TrackRow;
+use plexcache::model::Track as CachedTrack;
 use plexcache_emulator::{Library, SectionKind, Track};
 
 /// The library's tracks in its music sections (the only ones synced).
@@ -110,7 +110,7 @@ fn expected_track(library: &Library, t: &Track) -> Expected {
 }
 
 /// A cached row in the shape of [`Expected`].
-pub fn as_expected(row: &TrackRow) -> Expected {
+pub fn as_expected(row: &CachedTrack) -> Expected {
     Expected {
         rating_key: row.rating_key.clone(),
         title: row.title.clone(),

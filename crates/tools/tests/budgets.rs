@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use plexcache::store::{Filter, QueryPlan, Sort, Store};
+use plexcache::model::{Filter, Sort};
+use plexcache::store::{QueryPlan, Store};
 use plexcache_emulator::{EmulatorConfig, Library};
 use plexcache_harness::process::{
     ChildRun, command, log_to, plexcache_binary, point_at, run_measured,

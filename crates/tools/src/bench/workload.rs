@@ -9,7 +9,8 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use plexcache::store::{Filter, Sort, SortField, Store, StoreError};
+use plexcache::model::{Filter, Sort, SortField};
+use plexcache::store::{Store, StoreError};
 
 /// Tracks per page, as the page asks.
 pub const PAGE: u64 = 100;
@@ -144,7 +145,9 @@ impl Vocabulary {
                         vocabulary.artists.push(name);
                     }
                 }
-                vocabulary.added.extend(track.added_at);
+                vocabulary
+                    .added
+                    .extend(track.added_at.and_then(plexcache::clock::rfc3339));
             }
         }
         Ok(vocabulary)

@@ -233,11 +233,9 @@ impl LoopContext {
                 self.http.get(format!("{}/api/library/status", self.base)),
             ),
             6..=11 => {
-                let sort = *[
-                    "artist", "title", "album", "year", "rating", "added", "plays",
-                ]
-                .choose(rng)
-                .unwrap_or(&"artist");
+                let sort = *plexcache::model::SortField::names()
+                    .choose(rng)
+                    .unwrap_or(&"artist");
                 let order = if rng.random_bool(0.5) { "asc" } else { "desc" };
                 let limit = *[10u64, 50, 100, 500].choose(rng).unwrap_or(&100);
                 let offset = rng.random_range(0..3_000u64);
