@@ -403,11 +403,12 @@ impl Filter {
         let Some(text) = self.text.as_deref() else {
             return Vec::new();
         };
-        let words: Vec<String> = text
-            .split(|c: char| !c.is_alphanumeric())
+        let lowered = text.to_lowercase();
+        let words: Vec<String> = lowered
+            .split(|c: char| !is_word_char(c))
             .filter(|w| !w.is_empty())
             .take(16)
-            .map(str::to_lowercase)
+            .map(str::to_owned)
             .collect();
         let mut kept: Vec<String> = Vec::new();
         for (i, word) in words.iter().enumerate() {
@@ -432,7 +433,7 @@ impl Filter {
         };
         let terms: Vec<String> = text
             .split_whitespace()
-            .filter(|w| !w.chars().any(char::is_alphanumeric))
+            .filter(|w| !w.chars().any(is_word_char))
             .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
             .filter(|w| !w.is_empty())
             .take(16)
@@ -576,6 +577,20 @@ pub fn parse_added_since(value: &str) -> Result<i64, FilterError> {
             format!("{:?} is not a date like 2024-01-31", value.trim()),
         )
     })
+}
+
+/// Whether the full-text index keeps `c` inside a word. SQLite's
+/// `unicode61` tokenizer keeps letters, numbers, private-use characters and
+/// non-spacing marks (which it folds away) and splits at everything else,
+/// spacing marks included: a search word must split at exactly the same
+/// places, or one word would become an FTS5 phrase, which an index without
+/// positions cannot answer.
+pub fn is_word_char(c: char) -> bool {
+    use unicode_properties::{
+        GeneralCategory as C, GeneralCategoryGroup as G, UnicodeGeneralCategory,
+    };
+    matches!(c.general_category_group(), G::Letter | G::Number)
+        || matches!(c.general_category(), C::PrivateUse | C::NonspacingMark)
 }
 
 #[cfg(test)]
