@@ -1,8 +1,15 @@
 //! plexcache: a local SQLite copy of a Plex music library.
 //!
-//! Data flows one way: [`plex`] (client) → [`sync`] → [`store`] → [`api`] → [`web`].
-//! [`emulator`] is a Plex server stand-in for demos, tests and benchmarks;
-//! [`cli`] wires the parts into subcommands.
+//! Dependencies point one way. [`model`] holds the domain types every part
+//! shares; [`plex`] (the client) turns Plex's answers into them and
+//! [`store`] keeps them in SQLite (SQL in, model out); [`sync`] copies the
+//! library from one to the other; [`service`] (`Library`: the sync engine,
+//! settings, Plex probe and background scheduler) is the application;
+//! [`api`] (HTTP, serving the [`web`] page) and [`cli`] call the service.
+//! [`config`] declares the settings once; [`clock`] and [`locks`] are small
+//! helpers for all. The Plex emulator, the test harness and the bench and
+//! soak tools are crates of their own (`crates/`); see
+//! `docs/architecture.md`.
 
 pub mod api;
 pub mod cli;

@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::model::FilterError;
-use crate::service::{PlexError, SyncError, error_message};
-use crate::store::StoreError;
+use crate::service::{PlexError, QueryError, StoreError, SyncError, error_message};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -180,6 +179,15 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> Self {
         ApiError::bad_request("invalid_query", e.body_text())
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Store(e) => e.into(),
+            QueryError::Stopped(e) => e.into(),
+        }
     }
 }
 

@@ -30,8 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::service::{Library, Settings};
-use crate::store::{Store, StoreError};
+use crate::service::{Library, Settings, Store, StoreError};
 use error::ApiError;
 pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
 pub use listen::{
@@ -87,14 +86,6 @@ impl AppState {
 
     pub fn settings(&self) -> Settings {
         self.library.settings()
-    }
-
-    /// Runs a blocking store call off the async threads.
-    pub async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        Ok(self.library.blocking(f).await??)
     }
 }
 

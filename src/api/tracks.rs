@@ -194,7 +194,7 @@ pub async fn history(
             _ => return Err(unknown_parameter(&key)),
         }
     }
-    let syncs = state.blocking(move |store| store.history(limit)).await?;
+    let syncs = state.library().history(limit).await?;
     Ok(Json(History {
         syncs: syncs.into_iter().map(HistoryEntry::from).collect(),
     }))
@@ -244,9 +244,7 @@ pub async fn tracks(
     }
     let filter = Filter::try_from(params)?;
     let sort = Sort::parse(sort.as_deref(), order.as_deref())?;
-    let page = state
-        .blocking(move |store| store.tracks(&filter, sort, offset, limit))
-        .await?;
+    let page = state.library().tracks(filter, sort, offset, limit).await?;
     Ok(Json(page.into()))
 }
 
@@ -277,9 +275,7 @@ pub async fn sample(
         }
     }
     let filter = Filter::try_from(params)?;
-    let (total, tracks) = state
-        .blocking(move |store| store.sample(&filter, n))
-        .await?;
+    let (total, tracks) = state.library().sample(filter, n).await?;
     Ok(Json(Sample {
         total,
         tracks: track_rows(tracks),
@@ -290,7 +286,7 @@ pub async fn sample(
 #[utoipa::path(get, path = "/api/library/stats", tag = "library",
     responses((status = 200, description = "Genres and decades with counts", body = Stats)))]
 pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
-    Ok(Json(state.blocking(|store| store.stats()).await?.into()))
+    Ok(Json(state.library().stats().await?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -312,7 +308,7 @@ pub async fn preview(
     JsonBody(body): JsonBody<FilterParams>,
 ) -> Result<Json<Preview>, ApiError> {
     let filter = Filter::try_from(body)?;
-    let count = state.blocking(move |store| store.count(&filter)).await?;
+    let count = state.library().count(filter).await?;
     Ok(Json(Preview { count }))
 }
 

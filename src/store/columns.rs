@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use fixedbitset::FixedBitSet;
@@ -28,6 +28,7 @@ use super::sql::{
     prefix_term,
 };
 use crate::clock::SHOWN_TIMES;
+use crate::locks::MutexExt;
 use crate::model::{Filter, SortField, YEARS};
 
 /// How many text-word and artist sets each copy remembers: scrolling a
@@ -157,7 +158,7 @@ impl ColumnsCache {
         if !self.build_before_commit.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let (in_use, costly) = match lock(&self.current).as_ref() {
+        let (in_use, costly) = match self.current.lock_unpoisoned().as_ref() {
             Some(current) => (current.orders_in_use(), current.costly_lookups()),
             None => (vec![SortField::default()], Vec::new()),
         };
@@ -174,7 +175,7 @@ impl ColumnsCache {
 
     /// Makes a prepared copy current once its library has committed.
     pub fn install(&self, columns: Arc<Columns>) {
-        let mut current = lock(&self.current);
+        let mut current = self.current.lock_unpoisoned();
         if current.as_ref().is_none_or(|c| c.version < columns.version) {
             *current = Some(columns);
         }
@@ -186,7 +187,7 @@ impl ColumnsCache {
         if let Some(columns) = self.matching(version) {
             return Ok(columns);
         }
-        let _building = lock(&self.building);
+        let _building = self.building.lock_unpoisoned();
         if let Some(columns) = self.matching(version) {
             return Ok(columns);
         }
@@ -200,7 +201,7 @@ impl ColumnsCache {
         );
         // Versions only grow. A reader whose snapshot predates a sync that
         // just committed gets the old copy without replacing the new one.
-        let mut current = lock(&self.current);
+        let mut current = self.current.lock_unpoisoned();
         if current.as_ref().is_none_or(|c| c.version < version) {
             *current = Some(Arc::clone(&columns));
         }
@@ -209,35 +210,32 @@ impl ColumnsCache {
 
     /// Bytes held by the current copy, if one is loaded.
     pub fn heap_bytes(&self) -> Option<usize> {
-        lock(&self.current).as_ref().map(|c| c.heap_bytes())
+        self.current
+            .lock_unpoisoned()
+            .as_ref()
+            .map(|c| c.heap_bytes())
     }
 
     /// Forgets the current copy's remembered sets, but for the common
     /// words' (built ahead by design, never searched "for the first time").
     pub fn forget_sets(&self) {
-        if let Some(current) = lock(&self.current).as_ref() {
-            lock(&current.sets).retain(|s| s.pinned);
+        if let Some(current) = self.current.lock_unpoisoned().as_ref() {
+            current.sets.lock_unpoisoned().retain(|s| s.pinned);
         }
     }
 
     /// Forgets the copy (the file was replaced).
     pub fn clear(&self) {
-        *lock(&self.current) = None;
+        *self.current.lock_unpoisoned() = None;
     }
 
     fn matching(&self, version: i64) -> Option<Arc<Columns>> {
-        lock(&self.current)
+        self.current
+            .lock_unpoisoned()
             .as_ref()
             .filter(|c| c.version == version)
             .cloned()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The data behind these locks stays consistent even if a holder panicked.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub(super) fn library_version(conn: &Connection) -> Result<i64, StoreError> {
@@ -336,7 +334,12 @@ impl Columns {
         for word in words {
             let lookup = Lookup::new(TEXT_SQL, prefix_term(&word));
             self.set_of(conn, lookup.clone())?;
-            if let Some(entry) = lock(&self.sets).iter_mut().find(|s| s.lookup == lookup) {
+            if let Some(entry) = self
+                .sets
+                .lock_unpoisoned()
+                .iter_mut()
+                .find(|s| s.lookup == lookup)
+            {
                 entry.pinned = true;
             }
         }
@@ -353,7 +356,8 @@ impl Columns {
     /// Lookups whose sets were slow to build (common words): worth
     /// building again for the next version before anyone asks.
     fn costly_lookups(&self) -> Vec<Lookup> {
-        lock(&self.sets)
+        self.sets
+            .lock_unpoisoned()
             .iter()
             .filter(|s| s.cost >= EXPENSIVE_SET && !s.pinned)
             .map(|s| s.lookup.clone())
@@ -382,7 +386,7 @@ impl Columns {
         lookup: Lookup,
     ) -> Result<Arc<FixedBitSet>, StoreError> {
         {
-            let mut sets = lock(&self.sets);
+            let mut sets = self.sets.lock_unpoisoned();
             if let Some(at) = sets.iter().position(|s| s.lookup == lookup) {
                 let hit = sets.remove(at);
                 let set = hit.as_ref().map(|s| Arc::clone(&s.set));
@@ -407,7 +411,7 @@ impl Columns {
             "track set built"
         );
         let set = Arc::new(set);
-        let mut sets = lock(&self.sets);
+        let mut sets = self.sets.lock_unpoisoned();
         if sets.iter().any(|s| s.lookup == lookup) {
             // Another query built the same set meanwhile.
             return Ok(set);
@@ -440,7 +444,7 @@ impl Columns {
         if let Some(order) = slot.get() {
             return Ok(order);
         }
-        let _building = lock(&self.order_builds);
+        let _building = self.order_builds.lock_unpoisoned();
         if let Some(order) = slot.get() {
             return Ok(order);
         }
@@ -817,7 +821,9 @@ mod tests {
 
     /// The lookups the copy remembers, least recently used first.
     fn remembered(columns: &Columns) -> Vec<String> {
-        lock(&columns.sets)
+        columns
+            .sets
+            .lock_unpoisoned()
             .iter()
             .map(|s| s.lookup.param.clone())
             .collect()
@@ -838,7 +844,7 @@ mod tests {
         assert_eq!(set.ones().collect::<Vec<_>>(), [0]);
         {
             // Build times vary: fix them. 0 was costly; 2 is pinned.
-            let mut sets = lock(&columns.sets);
+            let mut sets = columns.sets.lock_unpoisoned();
             for s in sets.iter_mut() {
                 s.cost = Duration::ZERO;
             }
@@ -863,7 +869,7 @@ mod tests {
         );
         // Only costly or pinned sets left to choose from: the least recently
         // used unpinned one goes, costly or not.
-        for s in lock(&columns.sets).iter_mut() {
+        for s in columns.sets.lock_unpoisoned().iter_mut() {
             s.cost = EXPENSIVE_SET;
         }
         columns.set_of(&conn, lookup(101)).expect("set");
@@ -874,9 +880,18 @@ mod tests {
             "pinned stays: {now:?}"
         );
         // Forgetting keeps only the pinned sets.
-        lock(&store.columns.current).replace(Arc::new(columns));
+        store
+            .columns
+            .current
+            .lock_unpoisoned()
+            .replace(Arc::new(columns));
         store.columns.forget_sets();
-        let current = lock(&store.columns.current).clone().expect("current");
+        let current = store
+            .columns
+            .current
+            .lock_unpoisoned()
+            .clone()
+            .expect("current");
         assert_eq!(remembered(&current), ["Artist 2"]);
     }
 }

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
+use crate::locks::RwLockExt;
 use crate::model::FilterError;
 pub use lock::SyncLock;
 pub use query::QueryPlan;
@@ -342,10 +343,7 @@ impl Store {
     /// A read connection from the pool (a consistent snapshot per statement
     /// or per explicit read transaction).
     pub fn reader(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
-        let pool = match self.readers.read() {
-            Ok(pool) => pool.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let pool = self.readers.read_unpoisoned().clone();
         Ok(pool.get()?)
     }
 
@@ -430,10 +428,7 @@ impl Store {
         migrate(&self.path)?;
         // Pooled readers hold the old file open: replace the whole pool.
         let fresh = reader_pool(&self.path, ReaderMode::Normal)?;
-        match self.readers.write() {
-            Ok(mut pool) => *pool = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
-        }
+        *self.readers.write_unpoisoned() = fresh;
         self.columns.clear();
         self.record_error("corrupted", &notice.to_string())?;
         Ok(notice)

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError};
 use crate::clock::now_unix;
+use crate::locks::MutexExt;
 use crate::model::{HistoryEntry, Outcome, SyncState};
 
 /// The error of a sync whose process stopped before it finished.
@@ -69,9 +70,7 @@ impl Store {
     }
 
     fn unsaved(&self) -> std::sync::MutexGuard<'_, Unsaved> {
-        self.unsaved
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.unsaved.lock_unpoisoned()
     }
 
     /// Records a failed sync's error, keeping the library as it was. When
