@@ -1,9 +1,12 @@
 //! Command line: one file per subcommand, each a clap type with a `run`
 //! method. Owns argument parsing, logging set-up and exit codes.
 
+mod backup;
 mod common;
+mod completions;
 mod demo;
 mod emulate;
+mod health;
 mod serve;
 mod status;
 mod sync;
@@ -15,10 +18,18 @@ use clap::{Parser, Subcommand};
 
 pub use common::CommonArgs;
 
+/// `0.1.0 (commit 1a2b3c4d5e6f)`: the release and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PLEXCACHE_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "plexcache",
-    version,
+    version = VERSION,
     about = "A fast local cache of a Plex music library"
 )]
 pub struct Cli {
@@ -40,6 +51,14 @@ enum Command {
     Emulate(emulate::EmulateArgs),
     /// Run the emulator and the server together on a generated library.
     Demo(demo::DemoArgs),
+    /// Copy the cache to FILE consistently, even while serve or a sync runs.
+    Backup(backup::BackupArgs),
+    /// Ask a running server's /api/health; exit 0 when healthy (for container health checks).
+    Health(health::HealthArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), e.g. `plexcache man | man -l -`.
+    Man(completions::ManArgs),
 }
 
 /// Entry point of the binary.
@@ -64,6 +83,10 @@ pub fn main() -> ExitCode {
             Command::Tracks(args) => args.run().await,
             Command::Emulate(args) => args.run().await,
             Command::Demo(args) => args.run().await,
+            Command::Backup(args) => args.run().await,
+            Command::Health(args) => args.run().await,
+            Command::Completions(args) => args.run().await,
+            Command::Man(args) => args.run().await,
         }
     });
     match result {

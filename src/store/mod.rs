@@ -7,6 +7,7 @@
 //! [`write`] replaces the library in one transaction, [`state`] keeps sync
 //! state and history, [`lock`] says whether a live process is syncing.
 
+pub mod backup;
 mod columns;
 pub mod lock;
 pub mod query;
