@@ -112,13 +112,33 @@ pub fn error_chain(error: &anyhow::Error) -> String {
 
 /// Logs go to stderr, coloured only on a terminal: a file or pipe gets
 /// plain text.
-fn init_logging() {
+/// Logs go to standard error: coloured text on a terminal, plain text
+/// elsewhere, or one JSON object per line with `PLEXCACHE_LOG_FORMAT=json`
+/// (for log collectors). `RUST_LOG` picks the levels (default `info`).
+pub fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let format = std::env::var(LOG_FORMAT_ENV).unwrap_or_default();
+    let _ = match format.trim().to_ascii_lowercase().as_str() {
+        "json" => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        other => {
+            if !matches!(other, "" | "text") {
+                eprintln!("warning: {LOG_FORMAT_ENV}={format:?} is not json or text; logging text");
+            }
+            builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .try_init()
+        }
+    };
 }
+
+/// `json` for one JSON object per log line, `text` (the default) otherwise.
+pub const LOG_FORMAT_ENV: &str = "PLEXCACHE_LOG_FORMAT";
