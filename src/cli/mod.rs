@@ -124,7 +124,7 @@ pub fn init_logging() {
         .with_writer(std::io::stderr);
     let format = std::env::var(LOG_FORMAT_ENV).unwrap_or_default();
     let _ = match format.trim().to_ascii_lowercase().as_str() {
-        "json" => builder
+        _ if json_logs() => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
@@ -142,3 +142,8 @@ pub fn init_logging() {
 
 /// `json` for one JSON object per log line, `text` (the default) otherwise.
 pub const LOG_FORMAT_ENV: &str = "PLEXCACHE_LOG_FORMAT";
+
+/// Whether logs are JSON: then nothing else may write to standard error.
+pub fn json_logs() -> bool {
+    std::env::var(LOG_FORMAT_ENV).is_ok_and(|f| f.trim().eq_ignore_ascii_case("json"))
+}

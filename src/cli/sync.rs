@@ -65,8 +65,13 @@ impl SyncArgs {
                 Ok(ExitCode::SUCCESS)
             }
             Err(error) => {
-                eprintln!("sync failed: {}", crate::sync::error_message(&error));
-                eprintln!("the cache keeps its previous library");
+                let message = crate::sync::error_message(&error);
+                if super::json_logs() {
+                    tracing::error!(error = %message, "sync failed; the cache keeps its previous library");
+                } else {
+                    eprintln!("sync failed: {message}");
+                    eprintln!("the cache keeps its previous library");
+                }
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -76,7 +81,9 @@ impl SyncArgs {
 /// Draws progress until aborted: a bar on a terminal, a line per phase and
 /// every few seconds otherwise.
 async fn report_progress(progress: Progress) {
-    let terminal = std::io::stderr().is_terminal();
+    // With JSON logs, standard error carries only JSON: progress is logged.
+    let json_logs = super::json_logs();
+    let terminal = std::io::stderr().is_terminal() && !json_logs;
     let bar = terminal.then(|| {
         let bar = ProgressBar::new(0);
         let style =
@@ -106,12 +113,21 @@ async fn report_progress(progress: Progress) {
                     if last_phase != Some(report.phase)
                         || last_line.elapsed() > Duration::from_secs(5)
                     {
-                        eprintln!(
-                            "{}: {}/{} {rate} {eta}",
-                            report.phase.label(),
-                            report.current,
-                            report.total
-                        );
+                        if json_logs {
+                            tracing::info!(
+                                phase = report.phase.label(),
+                                current = report.current,
+                                total = report.total,
+                                "sync progress"
+                            );
+                        } else {
+                            eprintln!(
+                                "{}: {}/{} {rate} {eta}",
+                                report.phase.label(),
+                                report.current,
+                                report.total
+                            );
+                        }
                         last_phase = Some(report.phase);
                         last_line = std::time::Instant::now();
                     }

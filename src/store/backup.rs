@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rusqlite::backup::StepResult;
 use rusqlite::{Connection, OpenFlags};
 
 use super::StoreError;
@@ -81,7 +82,17 @@ fn copy_into(from: &Connection, partial: &Path) -> Result<i64, BackupError> {
     {
         // All pages in one step: one read transaction, so one snapshot.
         let backup = rusqlite::backup::Backup::new(from, &mut to)?;
-        backup.run_to_completion(-1, std::time::Duration::ZERO, None)?;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                // A writer holds the source for a moment: try again shortly.
+                StepResult::Busy | StepResult::Locked => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                _ => {}
+            }
+        }
     }
     let verdict: String = to.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if verdict != "ok" {

@@ -19,6 +19,7 @@ mod helpers;
 mod library;
 mod logging;
 mod model;
+mod operations;
 mod plex_robustness;
 mod processes;
 mod query;
