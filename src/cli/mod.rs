@@ -64,18 +64,7 @@ enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async move {
+    run(async move {
         match cli.command {
             Command::Serve(args) => args.run().await,
             Command::Sync(args) => args.run().await,
@@ -88,8 +77,25 @@ pub fn main() -> ExitCode {
             Command::Completions(args) => args.run().await,
             Command::Man(args) => args.run().await,
         }
-    });
-    match result {
+    })
+}
+
+/// Sets up logging, runs `command` on a multi-threaded runtime and turns
+/// its outcome into an exit code, printing an error with its causes. Shared
+/// by every binary of the workspace.
+pub fn run(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));

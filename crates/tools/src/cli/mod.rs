@@ -29,30 +29,12 @@ enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    plexcache::cli::init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async move {
+    plexcache::cli::run(async move {
         match cli.command {
             Command::Bench(args) => args.run().await,
             Command::Soak(args) => args.run().await,
         }
-    });
-    match result {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {}", plexcache::cli::error_chain(&error));
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 /// The `plexcache` binary the tools start as children.
