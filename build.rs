@@ -11,8 +11,15 @@ fn main() {
         .filter(|c| !c.trim().is_empty())
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
-    for path in ["HEAD", "index"] {
-        if let Some(file) = git(&["rev-parse", "--git-path", path]) {
+    // A new commit moves the branch's ref (loose or packed); `git add`
+    // changes the index, which decides "-modified".
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    let watched = ["HEAD", "index", "packed-refs"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(branch);
+    for path in watched {
+        if let Some(file) = git(&["rev-parse", "--git-path", &path]) {
             println!("cargo:rerun-if-changed={file}");
         }
     }
