@@ -106,18 +106,9 @@ pub fn run(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode 
 
 /// "outer: cause: root cause", so the user sees why, not just what.
 pub fn error_chain(error: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if !parts.last().is_some_and(|last| last.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    parts.join(": ")
+    crate::errors::error_message(error.as_ref())
 }
 
-/// Logs go to stderr, coloured only on a terminal: a file or pipe gets
-/// plain text.
 /// Logs go to standard error: coloured text on a terminal, plain text
 /// elsewhere, or one JSON object per line with `PLEXCACHE_LOG_FORMAT=json`
 /// (for log collectors). `RUST_LOG` picks the levels (default `info`).

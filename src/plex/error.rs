@@ -128,7 +128,7 @@ impl PlexError {
     pub fn technical_detail(&self) -> String {
         match self {
             PlexError::InvalidUrl { reason, .. } => reason.clone(),
-            PlexError::Unreachable { source, .. } => chain(source),
+            PlexError::Unreachable { source, .. } => crate::errors::error_message(source),
             PlexError::Timeout { path, seconds } => {
                 format!("no answer to {path} within {seconds:.1} s")
             }
@@ -161,7 +161,7 @@ impl PlexError {
             }
             cause = e.source();
         }
-        let text = chain(source).to_ascii_lowercase();
+        let text = crate::errors::error_message(source).to_ascii_lowercase();
         if text.contains("dns error") || text.contains("lookup address") {
             Connection::UnknownHost
         } else if text.contains("certificate") {
@@ -238,21 +238,6 @@ impl fmt::Display for PlexError {
 /// The technical cause lives in [`PlexError::technical_detail`], not in a
 /// `source` chain: a chain would be appended to the sentence people read.
 impl std::error::Error for PlexError {}
-
-/// An error and its causes on one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let part = e.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = e.source();
-    }
-    text
-}
 
 /// Drops anything quoted, where a decoder repeats what the server sent.
 fn scrub(detail: &str) -> String {

@@ -28,6 +28,7 @@ use crate::store::state::{HistoryStart, SyncOutcome};
 use crate::store::write::{Committed, ParentKind};
 use crate::store::{Store, StoreError, SyncLock};
 
+pub use crate::errors::error_message;
 pub use plan::{PageWalk, PassCheck, PassFigures, PassKeys, check_pass};
 pub use progress::{Phase, Progress, ProgressReport};
 use writer::{Batch, WriterHandle};
@@ -615,19 +616,4 @@ async fn send(sender: &tokio::sync::mpsc::Sender<Batch>, batch: Batch) -> Result
 /// The writer stopped early; its own error (collected later) says why.
 fn writer_gone() -> SyncError {
     SyncError::Store(StoreError::WriterStopped)
-}
-
-/// An error and its causes on one line.
-pub fn error_message(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
