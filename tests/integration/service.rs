@@ -11,7 +11,7 @@ use plexcache::service::schedule::StaleCheck;
 use plexcache::store::Store;
 use plexcache_emulator::{EmulatorConfig, Library as PlexLibrary};
 
-use crate::helpers::{TOKEN, settings, spawn_plex};
+use crate::helpers::{TOKEN, emulator, settings, spawn_plex};
 
 /// A library over a fresh cache whose clock reads `clock`.
 fn library(settings: Settings, clock: &Arc<AtomicI64>) -> Library {
@@ -93,10 +93,9 @@ async fn after_a_failed_sync_the_library_waits_five_minutes_before_trying_again(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_that_finds_another_server_drops_the_old_library_and_syncs_the_new() {
     let first = spawn_plex(40, 9).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut config = EmulatorConfig::new(PlexLibrary::generate(25, 10), TOKEN);
     config.machine_identifier = "another-server-0001".into();
-    let second = plexcache_emulator::start(listener, config).await.unwrap();
+    let second = emulator(config).await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(AtomicI64::new(plexcache::clock::now_unix()));
     let lib = library(settings(dir.path(), &first), &clock);

@@ -4,6 +4,7 @@
 //! until standard input closes, then one JSON summary goes to standard
 //! output.
 
+use plexcache::locks::MutexExt;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -156,13 +157,9 @@ pub async fn run_worker(base: String, limit: Duration) -> anyhow::Result<()> {
     for handle in loops {
         let _ = handle.await;
     }
-    let tally = std::mem::take(&mut *lock(&tally));
+    let tally = std::mem::take(&mut *tally.lock_unpoisoned());
     println!("{}", serde_json::to_string(&tally.summary())?);
     Ok(())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 struct LoopContext {
@@ -180,7 +177,7 @@ fn encode(text: &str) -> String {
 impl LoopContext {
     /// Filter parameters drawn from what the library holds.
     fn filter_query(&self, rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
-        let words = lock(&self.vocabulary);
+        let words = self.vocabulary.lock_unpoisoned();
         let mut params = Vec::new();
         if rng.random_bool(0.3)
             && let Some(genre) = words.genres.choose(rng)
@@ -298,7 +295,7 @@ impl LoopContext {
             Err(e) => Err(e),
         };
         let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-        let mut tally = lock(&self.tally);
+        let mut tally = self.tally.lock_unpoisoned();
         tally.queries += 1;
         tally.micros.entry(name).or_default().push(micros);
         let (status, body) = match answer {
@@ -340,7 +337,7 @@ impl LoopContext {
 
     /// Remembers genres, decades and words to filter by.
     fn learn(&self, name: &str, json: &Value) {
-        let mut words = lock(&self.vocabulary);
+        let mut words = self.vocabulary.lock_unpoisoned();
         if name == "stats" {
             let names = |list: &Value, key: &str| -> Vec<String> {
                 list.as_array()

@@ -27,6 +27,7 @@ use tokio::process::Command;
 
 use chaos::{Expect, Scenario};
 pub use load::{LoadSummary, run_worker};
+use plexcache::locks::MutexExt;
 use plexcache_emulator::{EmulatorConfig, EmulatorHandle, Faults, Library};
 use plexcache_harness::{ApiClient, ServeChild, music_titles, process, start_emulator};
 
@@ -227,7 +228,9 @@ async fn soak(
                     (watch::rss_kib(server_pid), watch::fd_count(server_pid))
                 {
                     let at = started.elapsed().as_secs_f64();
-                    lock(&samples).push(watch::Sample { at, rss_kib, fds });
+                    samples
+                        .lock_unpoisoned()
+                        .push(watch::Sample { at, rss_kib, fds });
                 }
                 tokio::time::sleep(watch::SAMPLE_EVERY).await;
             }
@@ -310,13 +313,9 @@ async fn soak(
     if summary.queries == 0 {
         tally.fail("the load worker sent no queries");
     }
-    let samples = lock(&samples).clone();
+    let samples = samples.lock_unpoisoned().clone();
     check_resources(&samples, load_secs, &mut tally);
     Ok(tally)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn put_faults(http: &reqwest::Client, control: &str, faults: &Faults) -> anyhow::Result<()> {
