@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod errors;
 pub mod locks;
+pub mod metrics;
 pub mod model;
 pub mod plex;
 pub mod service;

@@ -11,6 +11,7 @@ mod guard;
 mod library;
 mod listen;
 mod memory;
+mod metrics;
 pub mod openapi;
 mod playlists;
 mod settings;
@@ -102,7 +103,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/filter/preview", post(tracks::preview))
         .route("/api/playlists", post(playlists::create))
         .route("/api/settings", get(settings::show).put(settings::update))
-        .route("/api/openapi.json", get(openapi::document));
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::show));
     Router::new()
         .merge(api)
         .fallback(get(page).fallback(not_found))
@@ -122,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::in_flight,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(

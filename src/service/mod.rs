@@ -24,6 +24,7 @@ use crate::store::ChangeStamp;
 use crate::sync::SyncEngine;
 
 pub use crate::config::{Overrides, Secret, Settings, redact_url};
+pub use crate::metrics::Metrics;
 pub use crate::plex::{PlexError, Section, ServerInfo};
 pub use crate::store::{Store, StoreError};
 pub use crate::sync::{ProgressReport, SyncError, error_message};
@@ -63,6 +64,7 @@ pub struct Library {
     clock: Clock,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    metrics: Metrics,
 }
 
 /// What [`Library::status`] reports: the cache, the running sync, Plex.
@@ -113,6 +115,7 @@ impl Library {
             clock: Arc::new(crate::clock::now_unix),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            metrics: Metrics::default(),
         })
     }
 
@@ -281,9 +284,26 @@ impl Library {
         let library = self.clone();
         let cancel = self.shutdown.child_token();
         self.tasks.spawn(async move {
-            let _ = library.engine.run(ticket, cancel).await;
+            let started = Instant::now();
+            let outcome = match library.engine.run(ticket, cancel).await {
+                Ok(_) => "success",
+                Err(error) => error.kind(),
+            };
+            library.metrics.sync_ended(outcome, started.elapsed());
             library.refresh_state().await;
         });
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The metrics as OpenMetrics text, gauges read now.
+    pub fn metrics_text(&self) -> String {
+        let tracks = self.sync_state().track_count;
+        let reachable = self.probe().connected;
+        self.metrics.render(tracks, reachable)
     }
 }
 

@@ -190,3 +190,118 @@ fn completions_manual_and_version_come_from_the_command_line_definition() {
         "{text}"
     );
 }
+
+/// One `/metrics` scrape with `client`: the status and the text.
+async fn scrape(client: &plexcache_harness::ApiClient) -> (u16, String, String) {
+    let response = client
+        .request(reqwest::Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, content_type, response.text().await.unwrap())
+}
+
+/// The value of the sample `series` (name and labels as written), checking
+/// on the way that every line is a comment or `series value`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    let mut found = None;
+    for line in text.lines() {
+        if line.starts_with('#') {
+            assert!(
+                ["# HELP ", "# TYPE ", "# UNIT ", "# EOF"]
+                    .iter()
+                    .any(|p| line.starts_with(p)),
+                "{line}"
+            );
+            continue;
+        }
+        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+        assert!(name.starts_with("plexcache_"), "{line}");
+        if name == series {
+            found = Some(value);
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_password_parse_and_move_after_a_sync() {
+    let plex = crate::helpers::spawn_plex(700, 44).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = plexcache();
+    plexcache_harness::process::point_at(&mut command, dir.path(), &plex.url(), TOKEN);
+    command
+        .env("PLEXCACHE_PASSWORD", "metrics-secret")
+        .stderr(Stdio::null());
+    let server = ServeChild::start(command).await.unwrap();
+    let anonymous = server.client().unwrap();
+    let client = server.client().unwrap().with_password("metrics-secret");
+    client.wait_synced().await.unwrap();
+
+    let (status, _, body) = scrape(&anonymous).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("plexcache_"), "{body}");
+
+    let success = "plexcache_syncs_total{outcome=\"success\"}";
+    let mut text = String::new();
+    for _ in 0..100 {
+        let (status, content_type, body) = scrape(&client).await;
+        assert_eq!(status, 200);
+        assert!(
+            content_type.starts_with("application/openmetrics-text"),
+            "{content_type}"
+        );
+        text = body;
+        if sample(&text, success) == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sample(&text, success), Some(1.0), "{text}");
+    assert_eq!(
+        sample(&text, "plexcache_library_tracks"),
+        Some(700.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "plexcache_plex_reachable"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "plexcache_sync_duration_seconds_count"),
+        Some(1.0)
+    );
+    let status_requests = "plexcache_http_requests_total{route=\"/api/library/status\",method=\"GET\",status=\"200\"}";
+    assert!(
+        sample(&text, status_requests).unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"));
+
+    // A change on Plex and a second sync move the counts.
+    plex.mutate(Mutation::Add { count: 30 }).unwrap();
+    assert!(client.start_sync().await.unwrap());
+    let mut moved = false;
+    for _ in 0..200 {
+        let (_, _, body) = scrape(&client).await;
+        if sample(&body, success) == Some(2.0)
+            && sample(&body, "plexcache_library_tracks") == Some(730.0)
+        {
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(moved, "the second sync shows in the metrics");
+    let (_, _, body) = scrape(&client).await;
+    assert!(!body.contains(TOKEN), "the token never shows");
+}
