@@ -110,7 +110,9 @@ impl Progress {
         if let Some(r) = self.lock().running.as_mut() {
             r.phase = phase;
             r.phase_started = Instant::now();
-            r.current = 0;
+            // Saving comes after everything was read: the count stays full
+            // rather than dropping back to 0 % at the very end.
+            r.current = if phase == Phase::Saving { r.total } else { 0 };
         }
     }
 
@@ -183,7 +185,8 @@ impl Progress {
         let inner = self.lock();
         let r = inner.running.as_ref()?;
         let elapsed = r.phase_started.elapsed().as_secs_f64();
-        let rate = (elapsed > 0.2 && r.current > 0).then(|| r.current as f64 / elapsed);
+        let counting = r.phase != Phase::Saving;
+        let rate = (counting && elapsed > 0.2 && r.current > 0).then(|| r.current as f64 / elapsed);
         let total = r.total.max(r.current);
         let eta_s = match rate {
             Some(rate) if total > 0 => Some(total.saturating_sub(r.current) as f64 / rate),
@@ -196,5 +199,26 @@ impl Progress {
             rate: rate.map(|v| (v * 10.0).round() / 10.0),
             eta_s: eta_s.map(|v| (v * 10.0).round() / 10.0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saving_keeps_the_count_full_instead_of_dropping_to_zero() {
+        let progress = Progress::default();
+        assert!(progress.try_begin(true, 0));
+        progress.set_phase(Phase::Tracks);
+        progress.set_total(Some(3_000));
+        progress.advance(3_000);
+        progress.set_phase(Phase::Saving);
+        let report = progress.report().expect("running");
+        assert_eq!(report.phase, Phase::Saving);
+        assert_eq!((report.current, report.total), (3_000, 3_000));
+        assert_eq!(report.rate, None, "nothing is counted while saving");
+        progress.set_phase(Phase::Tracks);
+        assert_eq!(progress.report().expect("running").current, 0);
     }
 }

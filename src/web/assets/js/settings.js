@@ -8,7 +8,7 @@ import { closeDialog, openDialog } from './dialogs.js';
 import { $ } from './dom.js';
 import { settingsErrorText } from './settings-errors.js';
 import { state } from './state.js';
-import { applyStatus, pollSoon, startSync } from './status.js';
+import { applyStatus, loadStatus, pollSoon } from './status.js';
 import { showToast } from './toasts.js';
 
 const SETTINGS_FIELDS = {
@@ -161,7 +161,6 @@ async function submitSettings(e) {
 }
 
 async function checkAndSaveSettings(body) {
-  const before = state.settings || {};
   // Checking connects to Plex and can take seconds: Cancel (or closing
   // the dialog) aborts the request, and the server drops the check.
   const controller = new AbortController();
@@ -173,7 +172,7 @@ async function checkAndSaveSettings(body) {
     $('settings-token').value = '';
     closeDialog($('settings-dialog'));
     showToast('Settings saved', 'success');
-    afterSettingsSaved(before, saved);
+    afterSettingsSaved();
   } catch (err) {
     if (isAbort(err)) showSettingsError(null, 'Check cancelled. Nothing was saved.');
     else if (err.status === 400 && err.field) showSettingsError(err.field, err);
@@ -223,24 +222,19 @@ function cancelSettingsCheck() {
   return true;
 }
 
-// A new server, new sections or an empty cache need a sync; the status poll
-// then shows the modal or the footer progress.
-async function afterSettingsSaved(before, saved) {
-  const sectionsChanged =
-    JSON.stringify((before.sections || []).slice().sort()) !== JSON.stringify((saved.sections || []).slice().sort());
-  let s;
+// The server itself syncs after a change that needs one (a new server, new
+// sections, an empty cache, a failed last sync) before it answers the save;
+// the page only shows it. Starting one here too raced with that sync: when
+// it ended before this status read, a second, needless sync followed.
+async function afterSettingsSaved() {
+  let s = null;
   try {
-    s = await api('GET', '/api/library/status');
+    s = await loadStatus();
   } catch (err) {
-    pollSoon();
-    return;
+    // The poll below shows the state soon.
   }
-  applyStatus(s);
-  if (!s.is_syncing && s.configured && (s.server_changed || s.track_count === 0 || sectionsChanged || s.stale)) {
-    await startSync({ quiet: true });
-  } else {
-    pollSoon();
-  }
+  if (s) applyStatus(s);
+  pollSoon();
 }
 
 export function bindSettingsDialog() {

@@ -22,6 +22,20 @@ const POLL_HIDDEN_MS = 30000;
 
 const poll = { timer: 0, running: false, again: false, failures: 0 };
 
+// Status answers can arrive out of order: a slow one (asked while a sync
+// ran) may land after a newer one. Only an answer to a request newer than
+// the last one applied counts, so the page never steps back in time.
+const answers = { asked: 0, applied: 0 };
+
+// The status, or null when a newer answer was applied meanwhile.
+export async function loadStatus() {
+  const asked = ++answers.asked;
+  const s = await api('GET', '/api/library/status');
+  if (asked < answers.applied) return null;
+  answers.applied = asked;
+  return s;
+}
+
 export async function pollStatus() {
   if (poll.running) {
     poll.again = true;
@@ -32,7 +46,7 @@ export async function pollStatus() {
   try {
     let s = null;
     try {
-      s = await api('GET', '/api/library/status');
+      s = await loadStatus();
       poll.failures = 0;
     } catch (err) {
       poll.failures++;
