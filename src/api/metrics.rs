@@ -53,10 +53,19 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
 
 fn record_answer(metrics: &Metrics, route: &str, method: &Method, status: u16, started: Instant) {
     // Methods outside the standard set would each add a label value.
-    let method = match *method {
-        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::DELETE => method.as_str(),
-        Method::OPTIONS | Method::PATCH => method.as_str(),
-        _ => "other",
+    let standard = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::PATCH,
+    ];
+    let method = if standard.contains(method) {
+        method.as_str()
+    } else {
+        "other"
     };
     metrics.request_answered(route, method, status, started.elapsed());
 }
