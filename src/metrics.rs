@@ -28,14 +28,14 @@ struct RequestLabels {
     /// The route's pattern (`/api/library/tracks`), `page` for the web
     /// page's files, `other` for anything unrouted: never the raw path, so
     /// the label set stays small whatever clients send.
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 /// Every metric, cheap to clone and share.
@@ -143,20 +143,24 @@ impl Metrics {
     }
 
     /// An HTTP request to `route` was answered with `status` after `took`.
-    pub fn request_answered(&self, route: &str, method: &str, status: u16, took: Duration) {
+    pub fn request_answered(
+        &self,
+        route: &'static str,
+        method: &'static str,
+        status: u16,
+        took: Duration,
+    ) {
         self.inner
             .requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route,
+                method,
                 status,
             })
             .inc();
         self.inner
             .request_seconds
-            .get_or_create(&RouteLabels {
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { route })
             .observe(took.as_secs_f64());
     }
 

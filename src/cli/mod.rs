@@ -119,22 +119,22 @@ pub fn init_logging() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let format = std::env::var(LOG_FORMAT_ENV).unwrap_or_default();
-    let _ = match format.trim().to_ascii_lowercase().as_str() {
-        _ if json_logs() => builder
+    if json_logs() {
+        let _ = builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .try_init(),
-        other => {
-            if !matches!(other, "" | "text") {
-                eprintln!("warning: {LOG_FORMAT_ENV}={format:?} is not json or text; logging text");
-            }
-            builder
-                .with_ansi(std::io::stderr().is_terminal())
-                .try_init()
-        }
-    };
+            .try_init();
+        return;
+    }
+    if let Ok(format) = std::env::var(LOG_FORMAT_ENV)
+        && !matches!(format.trim().to_ascii_lowercase().as_str(), "" | "text")
+    {
+        eprintln!("warning: {LOG_FORMAT_ENV}={format:?} is not json or text; logging text");
+    }
+    let _ = builder
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 /// `json` for one JSON object per log line, `text` (the default) otherwise.
