@@ -60,6 +60,12 @@ pub struct LibraryStatus {
     /// A Plex URL and token are set.
     pub configured: bool,
     pub server: Option<ServerSummary>,
+    /// Changes on Plex reach the cache as they happen: the notification
+    /// stream is connected and caught up.
+    pub live: bool,
+    /// When the last change reached the cache (RFC 3339): a live update,
+    /// a refresh or a sync; null before the first sync.
+    pub last_change_at: Option<String>,
 }
 
 /// The cache's state, the running sync's progress and Plex's reachability.
@@ -88,6 +94,8 @@ impl From<service::Status> for LibraryStatus {
             server_changed: s.server_changed,
             stale: s.stale,
             configured: s.configured,
+            live: s.live,
+            last_change_at: s.last_change_at.and_then(rfc3339),
             server: s.server.map(|server| ServerSummary {
                 name: server.name,
                 machine_identifier: server.machine_identifier,

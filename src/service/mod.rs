@@ -7,6 +7,7 @@
 //! and file work runs off the async threads.
 
 mod background;
+pub mod events;
 mod playlists;
 mod queries;
 pub mod schedule;
@@ -29,6 +30,7 @@ pub use crate::plex::{PlexError, Section, ServerInfo};
 pub use crate::store::{Store, StoreError};
 pub use crate::sync::{ProgressReport, SyncError, error_message};
 pub use background::PlexProbe;
+pub use events::{EventBus, LibraryChange, LibraryEvent, LiveState};
 pub use playlists::{CreatedPlaylist, PlaylistError, PlaylistTracks};
 pub use queries::QueryError;
 pub use settings::{ServerChangeNotice, SettingsError};
@@ -65,6 +67,10 @@ pub struct Library {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     metrics: Metrics,
+    /// Where changes, sync progress and reachability are announced.
+    events: EventBus,
+    /// Whether live updates run, and when the last change arrived.
+    live: Arc<RwLock<LiveState>>,
 }
 
 /// What [`Library::status`] reports: the cache, the running sync, Plex.
@@ -92,6 +98,11 @@ pub struct Status {
     pub configured: bool,
     /// The cache's server, except during a server change: then the new one.
     pub server: Option<ServerSummary>,
+    /// Changes on Plex reach the cache as they happen (the notification
+    /// stream is connected).
+    pub live: bool,
+    /// Unix seconds of the last change that reached the cache.
+    pub last_change_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +127,8 @@ impl Library {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             metrics: Metrics::default(),
+            events: EventBus::default(),
+            live: Arc::default(),
         })
     }
 
@@ -250,6 +263,7 @@ impl Library {
         );
         let server_changed = (is_syncing && progress.server_changed()) || probe_changed;
         let failed = sync_state.last_error.is_some() && !is_syncing;
+        let live = self.live_state();
         Status {
             track_count: sync_state.track_count,
             synced_at: sync_state.synced_at,
@@ -264,6 +278,8 @@ impl Library {
             server_changed,
             stale: schedule::is_stale(sync_state.synced_at, now, settings.refresh_age),
             configured: settings.plex_configured(),
+            live: live.live,
+            last_change_at: live.last_change_at.or(sync_state.synced_at),
             server: shown_server(server_changed, probe.server, sync_state),
         }
     }
@@ -292,6 +308,37 @@ impl Library {
             library.metrics.sync_ended(outcome, started.elapsed());
             library.refresh_state().await;
         });
+    }
+
+    /// Where the library announces changes, sync progress and Plex's
+    /// reachability.
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// Whether live updates run, and when the last change arrived.
+    pub fn live_state(&self) -> LiveState {
+        *self.live.read_unpoisoned()
+    }
+
+    /// Records a committed change and announces it.
+    pub fn note_change(&self, change: LibraryChange) {
+        if change.is_empty() {
+            return;
+        }
+        self.live.write_unpoisoned().last_change_at = Some(change.at);
+        self.events.publish(LibraryEvent::Changed(change));
+    }
+
+    /// Records whether live updates run, announcing a change of it.
+    pub fn set_live(&self, live: bool) {
+        let was = std::mem::replace(&mut self.live.write_unpoisoned().live, live);
+        if was != live {
+            self.events.publish(LibraryEvent::Connection {
+                plex_connected: self.probe().connected.unwrap_or(false),
+                live,
+            });
+        }
     }
 
     /// The server's metrics.
