@@ -299,14 +299,25 @@ impl Library {
     fn run_sync(&self, ticket: crate::sync::SyncTicket) {
         let library = self.clone();
         let cancel = self.shutdown.child_token();
+        self.events.publish(LibraryEvent::SyncProgress);
         self.tasks.spawn(async move {
             let started = Instant::now();
-            let outcome = match library.engine.run(ticket, cancel).await {
+            let result = library.engine.run(ticket, cancel).await;
+            let outcome = match &result {
                 Ok(_) => "success",
                 Err(error) => error.kind(),
             };
             library.metrics.sync_ended(outcome, started.elapsed());
             library.refresh_state().await;
+            if let Ok(report) = &result {
+                library.note_change(LibraryChange {
+                    added: report.committed.added.max(0) as u64,
+                    changed: 0,
+                    removed: report.committed.removed.max(0) as u64,
+                    at: library.now(),
+                });
+            }
+            library.events.publish(LibraryEvent::SyncProgress);
         });
     }
 
