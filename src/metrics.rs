@@ -51,6 +51,7 @@ struct Inner {
     syncs: Family<SyncLabels, Counter>,
     sync_seconds: Histogram,
     live_changes: Counter,
+    live_batches: Counter,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Family<RouteLabels, Histogram>,
 }
@@ -95,6 +96,12 @@ impl Metrics {
             "Library changes applied from Plex's notifications",
             live_changes.clone(),
         );
+        let live_batches = Counter::default();
+        registry.register(
+            "live_batches_applied",
+            "Write transactions that applied changes from Plex's notifications",
+            live_batches.clone(),
+        );
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -119,6 +126,7 @@ impl Metrics {
                 syncs,
                 sync_seconds,
                 live_changes,
+                live_batches,
                 requests,
                 request_seconds,
             }),
@@ -137,9 +145,10 @@ impl Metrics {
         self.inner.sync_seconds.observe(took.as_secs_f64());
     }
 
-    /// `count` changes from Plex's notifications were applied.
+    /// One transaction applied `count` changes from Plex's notifications.
     pub fn live_changes_applied(&self, count: u64) {
         self.inner.live_changes.inc_by(count);
+        self.inner.live_batches.inc();
     }
 
     /// An HTTP request to `route` was answered with `status` after `took`.
@@ -190,6 +199,7 @@ mod tests {
         metrics.sync_ended("success", Duration::from_millis(1500));
         metrics.sync_ended("unreachable", Duration::from_millis(20));
         metrics.request_answered("/api/library/tracks", "GET", 200, Duration::from_millis(2));
+        metrics.live_changes_applied(3);
         let text = metrics.render(1234, Some(true));
         for line in [
             "plexcache_library_tracks 1234",
@@ -198,7 +208,8 @@ mod tests {
             "plexcache_syncs_total{outcome=\"unreachable\"} 1",
             "plexcache_sync_duration_seconds_count 2",
             "plexcache_http_requests_total{route=\"/api/library/tracks\",method=\"GET\",status=\"200\"} 1",
-            "plexcache_live_changes_applied_total 0",
+            "plexcache_live_changes_applied_total 3",
+            "plexcache_live_batches_applied_total 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
