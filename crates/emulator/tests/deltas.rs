@@ -176,7 +176,7 @@ async fn wrong_forms_are_ignored_and_give_the_whole_section() {
         format!("updatedAt>>={future}"),
         format!("updatedAt>>=={future}"),
         format!("updatedAt%3E%3D={future}"),
-        format!("updatedAt>=soon"),
+        "updatedAt>=soon".to_string(),
     ] {
         let listed = listed_keys(&emulator, &format!("{base}&{wrong}")).await;
         assert_eq!(listed.len(), whole.len(), "{wrong} is ignored");

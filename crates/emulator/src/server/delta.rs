@@ -10,10 +10,10 @@ use crate::catalog::{Catalog, ListKind};
 /// A time field a delta filter can compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DeltaField {
-    UpdatedAt,
-    AddedAt,
-    LastViewedAt,
-    LastRatedAt,
+    Updated,
+    Added,
+    LastViewed,
+    LastRated,
 }
 
 /// One filter: `field > value` or `field < value`.
@@ -39,10 +39,10 @@ impl Delta {
             None => (name.strip_suffix('<')?, false),
         };
         let field = match field {
-            "updatedAt" => DeltaField::UpdatedAt,
-            "addedAt" => DeltaField::AddedAt,
-            "lastViewedAt" => DeltaField::LastViewedAt,
-            "lastRatedAt" => DeltaField::LastRatedAt,
+            "updatedAt" => DeltaField::Updated,
+            "addedAt" => DeltaField::Added,
+            "lastViewedAt" => DeltaField::LastViewed,
+            "lastRatedAt" => DeltaField::LastRated,
             _ => return None,
         };
         let value = value.parse::<i64>().ok()?;
@@ -85,26 +85,26 @@ fn field_of(catalog: &Catalog, kind: ListKind, position: usize, field: DeltaFiel
         ListKind::Tracks => {
             let track = catalog.track(position);
             match field {
-                DeltaField::UpdatedAt => Some(track.updated_at),
-                DeltaField::AddedAt => Some(track.added_at),
-                DeltaField::LastViewedAt => track.last_viewed_at,
-                DeltaField::LastRatedAt => track.last_rated_at,
+                DeltaField::Updated => Some(track.updated_at),
+                DeltaField::Added => Some(track.added_at),
+                DeltaField::LastViewed => track.last_viewed_at,
+                DeltaField::LastRated => track.last_rated_at,
             }
         }
         ListKind::Albums => {
             let album = catalog.album_at(position);
             match field {
-                DeltaField::UpdatedAt => Some(album.updated_at),
-                DeltaField::AddedAt => Some(album.added_at),
-                DeltaField::LastViewedAt | DeltaField::LastRatedAt => None,
+                DeltaField::Updated => Some(album.updated_at),
+                DeltaField::Added => Some(album.added_at),
+                DeltaField::LastViewed | DeltaField::LastRated => None,
             }
         }
         ListKind::Artists => {
             let artist = catalog.artist_at(position);
             match field {
-                DeltaField::UpdatedAt => Some(artist.updated_at),
-                DeltaField::AddedAt => Some(artist.added_at),
-                DeltaField::LastViewedAt | DeltaField::LastRatedAt => None,
+                DeltaField::Updated => Some(artist.updated_at),
+                DeltaField::Added => Some(artist.added_at),
+                DeltaField::LastViewed | DeltaField::LastRated => None,
             }
         }
     }
@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn the_operator_is_part_of_the_name() {
         let delta = parsed("updatedAt>", "100").expect("a filter");
-        assert_eq!(delta.field, DeltaField::UpdatedAt);
+        assert_eq!(delta.field, DeltaField::Updated);
         assert!(delta.greater);
         assert_eq!(delta.value, 100);
         assert!(!parsed("lastRatedAt<", "5").expect("a filter").greater);
