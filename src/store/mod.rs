@@ -10,7 +10,9 @@
 pub mod backup;
 mod columns;
 pub mod lock;
+pub mod patch;
 pub mod query;
+mod rows;
 mod schema;
 mod sql;
 pub mod state;

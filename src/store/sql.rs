@@ -26,7 +26,10 @@ pub(super) const LITERAL_SQL: &str = "SELECT id FROM tracks
 pub(super) const ARTIST_SQL: &str = "SELECT id FROM tracks WHERE artist = ?1 COLLATE NOCASE
      UNION SELECT id FROM tracks WHERE album_artist = ?1 COLLATE NOCASE";
 
-pub(super) const GENRE_SQL: &str = "SELECT id FROM genres WHERE name = ?1";
+/// A genre some track has (a genre only albums or artists list is kept
+/// for inheritance, but a filter does not know it).
+pub(super) const GENRE_SQL: &str = "SELECT g.id FROM genres g WHERE g.name = ?1
+     AND EXISTS (SELECT 1 FROM stats_cache s WHERE s.kind = 'genre' AND s.name = g.name)";
 
 /// The most common words of the text index, most common first.
 pub(super) const COMMON_WORDS_SQL: &str =
@@ -65,6 +68,47 @@ pub(super) fn genres_sql(n: usize) -> String {
     format!(
         "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
          WHERE tg.track_id IN ({marks}) ORDER BY tg.track_id, tg.position, g.name COLLATE NOCASE"
+    )
+}
+
+/// The rowids a patch changed, added or removed, for the statements below
+/// (a temporary table of the patch's own connection).
+pub(super) const PATCHED_IDS_CREATE: &str =
+    "CREATE TEMP TABLE IF NOT EXISTS patched_ids (id INTEGER PRIMARY KEY); DELETE FROM temp.patched_ids;";
+pub(super) const PATCHED_IDS_INSERT: &str = "INSERT INTO temp.patched_ids (id) VALUES (?1)";
+pub(super) const PATCHED_IDS_DROP: &str = "DROP TABLE IF EXISTS temp.patched_ids";
+
+/// The genres of the patched tracks, by track.
+pub(super) const PATCHED_GENRE_IDS_SQL: &str = "SELECT track_id, genre_id FROM track_genres
+     WHERE track_id IN (SELECT id FROM temp.patched_ids) ORDER BY track_id, genre_id";
+
+/// Whether a track has every word of an FTS5 query.
+pub(super) const TEXT_ROW_SQL: &str =
+    "SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid = ?2";
+
+/// The patched tracks still cached, in the ascending order of `field`,
+/// and whether each lacks the field.
+pub(super) fn patched_order_sql(field: SortField) -> String {
+    let sort = Sort {
+        field,
+        descending: false,
+    };
+    format!(
+        "SELECT t.id, {} FROM tracks t WHERE t.id IN (SELECT id FROM temp.patched_ids) ORDER BY {}",
+        missing_sql(field),
+        order_by(sort)
+    )
+}
+
+/// Which of two rowids comes first in the ascending order of `field`.
+pub(super) fn first_of_two_sql(field: SortField) -> String {
+    let sort = Sort {
+        field,
+        descending: false,
+    };
+    format!(
+        "SELECT t.id FROM tracks t WHERE t.id IN (?1, ?2) ORDER BY {} LIMIT 1",
+        order_by(sort)
     )
 }
 
