@@ -70,6 +70,10 @@ function onStatus(e) {
 function onLibrary(e) {
   const change = changeOf(parse(e));
   if (isEmptyChange(change)) return;
+  refreshSoon();
+  // A first sync (or a new server's) fills the library behind its own
+  // modal: "20,000 tracks added" would tell nothing new.
+  if (state.status && state.status.blocking) return;
   const now = Date.now();
   state.changeToldAt = now;
   const next = nextToast(stream.told, change, now);
@@ -79,7 +83,6 @@ function onLibrary(e) {
     stream.toast = showToast(changeText(change), 'success');
     stream.told = { change: change, at: now, renew: false };
   }
-  refreshSoon();
 }
 
 // The new status (counts, footer), then the list in place: the status
