@@ -296,3 +296,67 @@ async fn open_streams_end_when_the_server_stops_without_holding_it_up() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_sync_is_reported_about_every_second() {
+    let plex = spawn_plex(2_000, 46).await;
+    let app = TestApp::spawn(&plex).await;
+    app.wait_idle().await;
+    let mut stream = EventStream::open(&app).await;
+    stream.next(Duration::from_secs(5)).await.expect("status");
+    // Slow pages: the sync takes a few seconds.
+    plex.set_faults(plexcache_emulator::Faults {
+        item_latency_us: 4_000,
+        ..Default::default()
+    });
+    let (code, _) = app.post_json("/api/library/sync", &Value::Null).await;
+    assert_eq!(code, 200);
+    let started = Instant::now();
+    let mut running = 0;
+    let took = loop {
+        let event = stream.next(Duration::from_secs(30)).await.expect("events");
+        if event.name != "sync" {
+            continue;
+        }
+        if event.data["is_syncing"] == true {
+            running += 1;
+        } else {
+            break started.elapsed();
+        }
+    };
+    plex.set_faults(Default::default());
+    // The start, then one a second while it ran.
+    let ticks = took.as_secs() as usize;
+    assert!(
+        took >= Duration::from_secs(2) && running > ticks / 2,
+        "{running} `sync` events in {took:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_in_plex_reachability_is_a_connection_event() {
+    let plex = spawn_plex(100, 47).await;
+    let app = TestApp::spawn(&plex).await;
+    app.wait_idle().await;
+    app.state.library().probe_now().await;
+    let mut stream = EventStream::open(&app).await;
+    let first = stream.next(Duration::from_secs(5)).await.expect("status");
+    assert_eq!(first.data["plex_connected"], true);
+
+    plex.set_online(false);
+    app.state.library().probe_now().await;
+    let seen = stream.until("connection", Duration::from_secs(5)).await;
+    let event = seen.last().expect("connection");
+    assert_eq!(event.data["plex_connected"], false, "{seen:?}");
+    assert_eq!(event.data["live"], false);
+
+    plex.set_online(true);
+    app.state.library().probe_now().await;
+    let seen = stream.until("connection", Duration::from_secs(5)).await;
+    assert_eq!(
+        seen.last().expect("connection").data["plex_connected"],
+        true
+    );
+    app.stop().await;
+}
