@@ -25,9 +25,10 @@ pub async fn show(State(state): State<AppState>) -> Response {
 /// Route patterns as metric labels. A label must be `'static` so that
 /// counting a request allocates nothing; a route missing here counts as
 /// `other` (`router` in `mod.rs` lists the same paths).
-const ROUTES: [&str; 12] = [
+const ROUTES: [&str; 13] = [
     "/api/health",
     "/api/library/status",
+    "/api/events",
     "/api/library/sync",
     "/api/library/sync/history",
     "/api/library/tracks",

@@ -7,6 +7,7 @@
 //! answer.
 
 pub mod error;
+mod events;
 mod guard;
 mod library;
 mod listen;
@@ -33,6 +34,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::service::{Library, Settings, Store, StoreError};
 use error::ApiError;
+pub use events::{KEEP_ALIVE, MAX_STREAMS};
 pub use guard::{MAX_IN_FLIGHT, QUEUE_WAIT};
 pub use listen::{
     BODY_READ_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS,
@@ -60,6 +62,8 @@ pub struct AppState {
     pub loopback_only: Arc<AtomicBool>,
     /// Wrong-password counts and the in-flight bound.
     guards: Arc<guard::Guards>,
+    /// The open event streams (`/api/events`).
+    streams: Arc<events::Streams>,
 }
 
 impl AppState {
@@ -74,6 +78,7 @@ impl AppState {
             library,
             loopback_only: Arc::new(AtomicBool::new(true)),
             guards: Arc::default(),
+            streams: Arc::default(),
         }
     }
 
@@ -95,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/health", get(library::health))
         .route("/api/library/status", get(library::status))
+        .route("/api/events", get(events::events))
         .route("/api/library/sync", post(library::start_sync))
         .route("/api/library/sync/history", get(tracks::history))
         .route("/api/library/tracks", get(tracks::tracks))
@@ -248,11 +254,15 @@ impl Server {
         let stop_accepting = CancellationToken::new();
         let shutdown = state.shutdown.clone();
         let trigger = stop_accepting.clone();
+        let streams = state.streams.clone();
         let watch = async move {
             tokio::select! {
                 () = stop => {},
                 () = shutdown.cancelled() => {},
             }
+            // Event streams never finish on their own: end them, or the
+            // drain would wait for them.
+            streams.end_all();
             trigger.cancel();
         };
         let accept = listen::accept_loop(

@@ -5,17 +5,17 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::error::ErrorBody;
-use super::{library, playlists, settings, tracks};
+use super::{events, library, playlists, settings, tracks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "plexcache", description = "A fast local cache of a Plex music library."),
     paths(
-        library::health, library::status, library::start_sync, tracks::history, tracks::tracks,
+        library::health, library::status, events::events, library::start_sync, tracks::history, tracks::tracks,
         tracks::stats, tracks::sample, tracks::preview, playlists::create, settings::show,
         settings::update, document,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, events::LibraryChanged, events::Connection)),
     tags(
         (name = "library", description = "The cached library and its syncs"),
         (name = "playlists", description = "Writing playlists to Plex"),

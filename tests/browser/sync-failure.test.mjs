@@ -1,5 +1,6 @@
 // A sync that fails between two status polls (started by the server or
-// another client, never seen running by the page) is still announced.
+// another client, never seen running by the page) is still announced; so
+// is a failing sync told by the event stream.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +27,10 @@ describe('sync failure between polls', () => {
     const polls = [];
     page.on('request', (r) => {
       if (new URL(r.url()).pathname === '/api/library/status') polls.push(Date.now());
+    });
+    // Polls only: with the event stream the page sees every sync start and end.
+    await page.addInitScript(() => {
+      delete window.EventSource;
     });
     try {
       await page.goto(demo.url);
@@ -69,6 +74,39 @@ describe('sync failure between polls', () => {
       await waitFor(() => polls.length > seen + 1, { timeout: 20000, message: 'two more polls' });
       assert.equal(await page.locator('.toast.error').count(), 0);
 
+      await demo.setFaults({});
+      assert.deepEqual(page.errors(), []);
+    } finally {
+      await page.closeAll();
+    }
+  });
+
+  test('a failing sync told by the event stream shows a toast, also the next one with the same error', async () => {
+    const page = await newPage(browser);
+    try {
+      await page.goto(demo.url);
+      await page.waitForSelector('#track-rows [data-rating-key]');
+      await demo.setFaults({ page_fault: { kind: 'error500', after: 0, times: 0 } });
+      const fail = async () => {
+        const started = await demo.apiRaw('/api/library/sync', { method: 'POST' });
+        assert.equal(started.status, 200);
+        return waitFor(
+          async () => {
+            const s = await demo.status();
+            return !s.is_syncing && s.error && s;
+          },
+          { timeout: 10000, interval: 20, message: 'the sync to fail' },
+        );
+      };
+      const first = await fail();
+      await page.waitForSelector('.toast.error', { timeout: 5000 });
+      assert.equal(await page.locator('.toast.error p').textContent(), `Sync failed: ${first.error}`);
+      await page.waitForFunction(() => document.getElementById('footer-state').textContent === 'Sync failed');
+      await page.locator('.toast.error button').click();
+      await page.waitForSelector('.toast.error', { state: 'detached' });
+      const second = await fail();
+      assert.equal(second.error, first.error, 'the same error text');
+      await page.waitForSelector('.toast.error', { timeout: 5000 });
       await demo.setFaults({});
       assert.deepEqual(page.errors(), []);
     } finally {

@@ -13,6 +13,7 @@ mod cli;
 mod connections;
 mod contract;
 mod damage;
+mod events;
 mod faults;
 mod fuzz;
 mod helpers;

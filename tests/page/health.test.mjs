@@ -104,6 +104,29 @@ test('the footer after a failure offers Retry and Why', () => {
   assert.equal(text.why, true);
 });
 
+test('the footer of a library following Plex live says when the last change came', () => {
+  // The server's clock: synced_at + age_s is its time when it answered.
+  const live = { ...synced, live: true, age_s: 3600, last_change_at: '2024-05-01T10:58:00Z' };
+  const text = footerText(live, Date.parse('2030-01-01T00:00:00Z'));
+  assert.equal(text.label, 'Live · updated 2 minutes ago');
+  assert.equal(text.stateClass, 'live');
+  assert.equal(text.action, 'Refresh');
+  assert.match(text.title, /^Changes on Plex show up here as they happen; last change \d{4}-\d\d-\d\d \d\d:\d\d$/);
+  // The age moves on with the page's clock while no new status comes.
+  const later = footerText({ ...live, received_at: 1_000_000 }, 1_000_000 + 5 * 60_000);
+  assert.equal(later.label, 'Live · updated 7 minutes ago');
+  assert.equal(footerText({ ...live, last_change_at: null }, 0).label, 'Live');
+  // Syncing and failures say so first; not live is as before.
+  assert.match(footerText({ ...live, is_syncing: true }, 0).label, /^Syncing/);
+  assert.equal(footerText({ ...live, error: 'x' }, 0).label, 'Sync failed');
+  assert.match(footerText({ ...live, live: false }, 0).label, /^Synced /);
+});
+
+test('the age of a synced library moves on while no new status comes', () => {
+  const text = footerText({ ...synced, received_at: 5_000 }, 5_000 + 2 * 3600_000);
+  assert.equal(text.label, 'Synced 4 hours ago');
+});
+
 test('the footer before any sync', () => {
   const empty = { ...synced, track_count: 0, synced_at: null, age_s: null };
   const never = footerText(empty, 0);

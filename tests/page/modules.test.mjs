@@ -13,7 +13,7 @@ const modules = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
 const source = (name) => readFileSync(join(dir, name), 'utf8');
 
 // Modules that touch neither the DOM nor the page's state: unit-tested here.
-const PURE = ['api.js', 'format.js', 'health.js', 'paging.js', 'query.js', 'settings-errors.js', 'state.js'];
+const PURE = ['api.js', 'format.js', 'health.js', 'live.js', 'paging.js', 'query.js', 'settings-errors.js', 'state.js'];
 
 function imports(name) {
   return Array.from(source(name).matchAll(/^(?:import|export)\s[^;]*?from\s+'\.\/([\w-]+\.js)';/gms), (m) => m[1]);

@@ -36,7 +36,8 @@ export function renderFooter(s) {
 
   document.title = s.is_syncing ? text.label + ' · plexcache' : 'plexcache';
   showText($('footer-count'), text.count);
-  stateText.textContent = text.label;
+  // Unchanged words are left alone: the footer is a live region.
+  if (stateText.textContent !== text.label) stateText.textContent = text.label;
   stateText.className = 'footer-state' + (text.stateClass ? ' ' + text.stateClass : '');
   if (text.title) stateText.title = text.title;
   else stateText.removeAttribute('title');
@@ -78,7 +79,14 @@ function closeErrorDetail() {
   $('error-why').setAttribute('aria-expanded', 'false');
 }
 
+// Ages in the footer ("updated 2 minutes ago") move on while no new
+// status arrives (the event stream sends one only when something happens).
+const FOOTER_TICK_MS = 15000;
+
 export function bindFooter() {
+  setInterval(() => {
+    if (state.status && !document.hidden) renderFooter(state.status);
+  }, FOOTER_TICK_MS);
   $('refresh').addEventListener('click', () => emit('sync-requested'));
   $('error-why').addEventListener('click', () => {
     if ($('error-detail').hidden) openErrorDetail();

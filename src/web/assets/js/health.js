@@ -97,6 +97,23 @@ export function errorScreenText(s) {
   };
 }
 
+// Seconds since the status arrived (`received_at`, ms, set by the page),
+// to age what it said while no new status comes.
+function elapsedSince(s, now) {
+  return s.received_at > 0 && now > s.received_at ? (now - s.received_at) / 1000 : 0;
+}
+
+// Seconds from the server time `time` (RFC 3339) to `now`, on the server's
+// clock where the status tells it (synced_at + age_s), so that a browser
+// clock that is off does not shift it; null without a time.
+function secondsSince(s, time, now) {
+  const at = Date.parse(time);
+  if (isNaN(at)) return null;
+  const synced = Date.parse(s.synced_at);
+  const serverNow = !isNaN(synced) && s.age_s != null ? synced + s.age_s * 1000 : s.received_at || now;
+  return Math.max(0, (serverNow - at) / 1000 + elapsedSince(s, now));
+}
+
 // The footer's words for a status at time `now` (ms): the state label and
 // its class, the action button, whether "Why?" shows, the screen reader's
 // text, the label's tooltip, the sync's percent and the track count.
@@ -119,8 +136,17 @@ export function footerText(s, now) {
   } else if (!s.synced_at) {
     text.label = 'Not synced';
     text.action = 'Sync now';
+  } else if (s.live) {
+    // Following Plex live: when the last change arrived says more than
+    // when the last full sync ran.
+    const changed = secondsSince(s, s.last_change_at, now);
+    text.label = changed === null ? 'Live' : 'Live · updated ' + fmtAgo(changed);
+    text.stateClass = 'live';
+    const when = new Date(s.last_change_at);
+    text.title = 'Changes on Plex show up here as they happen' + (isNaN(when) ? '' : '; last change ' + fmtDateTime(when));
+    text.action = 'Refresh';
   } else {
-    const age = s.age_s != null ? s.age_s : (now - Date.parse(s.synced_at)) / 1000;
+    const age = s.age_s != null ? s.age_s + elapsedSince(s, now) : (now - Date.parse(s.synced_at)) / 1000;
     text.label = 'Synced ' + fmtAgo(age);
     const when = new Date(s.synced_at);
     if (!isNaN(when)) text.title = 'Last synced ' + fmtDateTime(when);

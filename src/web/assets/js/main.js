@@ -34,6 +34,8 @@
  *     server_change_confirm), which drops the cached library
  *   missing values (no year, no length, ...) are "—" with class .missing
  *   #footer-status          footer line (role=status); #refresh = Refresh / Sync now / Retry;
+ *                           #footer-state reads "Live · updated …" (class .live) while
+ *                           the library follows Plex live;
  *                           #error-why opens #error-detail (text in #error-detail-text);
  *                           #plex-offline badge
  *   #sync-modal, #sync-title, #sync-phase, #sync-count, #sync-bar (role=progressbar),
@@ -44,6 +46,7 @@
  */
 
 import { bindDialogs } from './dialogs.js';
+import { followEvents } from './events.js';
 import { bindFilters, renderFilterState } from './filters.js';
 import { bindFooter } from './footer.js';
 import { loadLibrary } from './library.js';
@@ -69,6 +72,8 @@ function start() {
   });
   renderFilterState();
   pollStatus();
+  // Server-sent events replace the polling while their stream is open.
+  followEvents();
   // Most visits end in the library: ask for its first rows now rather than
   // after the status answer (the requests are cheap when it stays hidden).
   loadLibrary();

@@ -14,6 +14,9 @@ export const state = {
   view: 'loading',
   libraryLoaded: false,
   autoSyncTried: false,
+  // When (ms) the event stream last told of a change in a toast; cleared
+  // when a sync starts or ends.
+  changeToldAt: 0,
   filters: {
     genres: new Set(),
     decades: new Set(),

@@ -1,7 +1,8 @@
 // The server's status, polled: fast while a sync runs, slowly when idle or
-// hidden. Each answer updates the screen, footer, sync modal and, after a
-// sync, the library; a failed sync is told in a toast. Starts syncs, also
-// for `sync-requested`.
+// hidden; paused while the event stream (events.js) brings each status
+// instead. Each answer updates the screen, footer, sync modal and, after a
+// sync or a change, the library; a failed sync is told in a toast. Starts
+// syncs, also for `sync-requested`.
 
 import { api } from './api.js';
 import { $ } from './dom.js';
@@ -20,7 +21,8 @@ const POLL_SYNCING_MS = 500;
 const POLL_IDLE_MS = 8000;
 const POLL_HIDDEN_MS = 30000;
 
-const poll = { timer: 0, running: false, again: false, failures: 0 };
+// paused: the event stream brings the status; one-off polls still run.
+const poll = { timer: 0, running: false, again: false, failures: 0, paused: false };
 
 // Status answers can arrive out of order: a slow one (asked while a sync
 // ran) may land after a newer one. Only an answer to a request newer than
@@ -58,7 +60,7 @@ export async function pollStatus() {
     if (poll.again) {
       poll.again = false;
       pollStatus();
-    } else {
+    } else if (!poll.paused) {
       poll.timer = setTimeout(pollStatus, nextPollDelay());
     }
   }
@@ -76,9 +78,29 @@ export function pollSoon() {
   poll.timer = setTimeout(pollStatus, 150);
 }
 
+// The event stream is open: it brings the status from now on.
+export function pausePolling() {
+  poll.paused = true;
+  clearTimeout(poll.timer);
+}
+
+// The event stream is down: poll again (at once).
+export function resumePolling() {
+  if (!poll.paused) return;
+  poll.paused = false;
+  pollSoon();
+}
+
+// A status from the event stream: newer than any poll still on its way.
+export function applyStreamStatus(s) {
+  answers.applied = ++answers.asked;
+  applyStatus(s);
+}
+
 export function applyStatus(s) {
   const prev = state.status;
   const wasLoaded = state.libraryLoaded;
+  s.received_at = Date.now();
   state.status = s;
 
   const view = chooseView(s);
@@ -97,12 +119,15 @@ export function applyStatus(s) {
   }
   if (prev && wasLoaded && view === 'library') {
     const syncEnded = prev.is_syncing && !s.is_syncing;
-    const dataChanged = prev.synced_at !== s.synced_at || prev.track_count !== s.track_count;
+    const dataChanged =
+      prev.synced_at !== s.synced_at || prev.track_count !== s.track_count || prev.last_change_at !== s.last_change_at;
     if (syncEnded || dataChanged) reloadLibrary();
-    if (syncEnded && !s.error && !prev.blocking) {
+    // A change the event stream told already has its own toast.
+    if (syncEnded && !s.error && !prev.blocking && !state.changeToldAt) {
       showToast('Library updated · ' + fmtTracks(s.track_count), 'success');
     }
   }
+  if (prev && prev.is_syncing !== s.is_syncing) state.changeToldAt = 0;
   noticeFailedSync(prev, s);
   maybeAutoSync(s);
 }

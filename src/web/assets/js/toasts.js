@@ -1,4 +1,5 @@
-// Notifications in the corner, and the toast for an error answer.
+// Notifications in the corner, and the toast for an error answer. A toast
+// can be renewed with new words (changes told together).
 
 import { isAbort } from './api.js';
 import { $ } from './dom.js';
@@ -23,7 +24,20 @@ export function showToast(message, kind) {
   toast.append(text, close);
   box.append(toast);
   while (box.children.length > 4) box.firstElementChild.remove();
-  setTimeout(() => toast.remove(), type === 'error' ? 12000 : 4500);
+  toast._lifetime = type === 'error' ? 12000 : 4500;
+  toast._timer = setTimeout(() => toast.remove(), toast._lifetime);
+  return toast;
+}
+
+// New words for a toast still shown, which stays its full time again;
+// false when it is gone already.
+export function renewToast(toast, message) {
+  if (!toast || !toast.isConnected) return false;
+  toast._message = message;
+  toast.querySelector('p').textContent = message;
+  clearTimeout(toast._timer);
+  toast._timer = setTimeout(() => toast.remove(), toast._lifetime);
+  return true;
 }
 
 export function showError(err) {
