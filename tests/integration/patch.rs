@@ -392,8 +392,14 @@ fn filters() -> Vec<Filter> {
 fn assert_same(patched: &Store, whole: &Store) {
     let all = |s: &Store| walk(s, &Filter::default(), Sort::default()).expect("walk");
     assert_eq!(all(patched), all(whole), "every track and its genres");
-    assert_eq!(patched.stats().expect("stats"), whole.stats().expect("stats"));
-    let (p, w) = (patched.sync_state().expect("state"), whole.sync_state().expect("state"));
+    assert_eq!(
+        patched.stats().expect("stats"),
+        whole.stats().expect("stats")
+    );
+    let (p, w) = (
+        patched.sync_state().expect("state"),
+        whole.sync_state().expect("state"),
+    );
     assert_eq!(p.track_count, w.track_count);
     for filter in filters() {
         let count = |s: &Store| s.count(&filter).map_err(|e| e.kind().to_owned());
@@ -432,9 +438,7 @@ fn use_every_order(store: &Store) {
             field,
             descending: false,
         };
-        store
-            .tracks(&Filter::default(), sort, 0, 1)
-            .expect("query");
+        store.tracks(&Filter::default(), sort, 0, 1).expect("query");
     }
 }
 

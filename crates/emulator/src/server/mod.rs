@@ -287,6 +287,25 @@ impl EmulatorHandle {
         self.shared.catalog().library().clone()
     }
 
+    /// Rating keys of up to `n` tracks of `section`, in library order
+    /// (cheaper than a snapshot of a big library).
+    pub fn track_keys(&self, section: &str, n: usize) -> Vec<u64> {
+        let catalog = self.shared.catalog();
+        catalog
+            .library()
+            .tracks
+            .iter()
+            .filter(|t| t.section == section)
+            .take(n)
+            .map(|t| t.rating_key)
+            .collect()
+    }
+
+    /// Tracks in the library now, every section.
+    pub fn track_count(&self) -> usize {
+        self.shared.catalog().library().tracks.len()
+    }
+
     pub fn playlists(&self) -> Vec<Playlist> {
         self.shared.catalog().playlists().to_vec()
     }

@@ -9,6 +9,7 @@
 //! server-side cost the budgets name) and over HTTP (end to end).
 //! BENCHMARKS.md describes every case and metric.
 
+mod live;
 mod queries;
 pub mod report;
 mod serve;
@@ -321,6 +322,10 @@ impl Bench {
                         }
                         Err(e) => row.error = Some(format!("queries: {e:#}")),
                     }
+                }
+                // Last: it changes the emulator's library.
+                if full_sync {
+                    self.live_cases(&plex, &data_dir, n).await;
                 }
             }
             Err(e) => {
@@ -923,9 +928,10 @@ impl Bench {
                 slow.in_flight
             ));
             figures.push(slow);
-            let _ = std::fs::remove_dir_all(&data_dir);
+            if r + 1 < self.runs() {
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
         }
-        plex.handle.set_faults(Faults::default());
         let median = |f: fn(&SlowSync) -> f64| {
             summary(&figures.iter().map(f).collect::<Vec<_>>()).map(|s| s.median)
         };
@@ -933,6 +939,17 @@ impl Bench {
             "{SLOW_LATENCY_MS} ms/request + {SLOW_ITEM_LATENCY_US} µs/item, concurrency {}",
             self.concurrency
         );
+        // The refreshes start from the last slow sync's cache, on the same
+        // slow server, and are held against that sync's median cost.
+        let full = live::RefreshCost {
+            wall_s: median(|f| f.wall_s).unwrap_or(f64::NAN),
+            requests: median(|f| f.requests as f64).unwrap_or(0.0) as u64,
+        };
+        let last_dir = dir.join(format!("run-{}", self.runs() - 1));
+        self.refresh_cases(plex, &last_dir, &full, self.config.main_size(), &conditions)
+            .await;
+        let _ = std::fs::remove_dir_all(&last_dir);
+        plex.handle.set_faults(Faults::default());
         self.cases.push(
             Case::new(
                 "sync_slow_ratio",

@@ -110,6 +110,24 @@ impl Api {
     pub async fn post(&self, path: &str) -> anyhow::Result<u16> {
         Ok(self.client.post(path).await?.0)
     }
+
+    /// GET `path`, which must answer 200 with JSON.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        self.client.get_ok(path).await
+    }
+
+    /// GET `path`, which must answer 200: its body as text.
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        anyhow::ensure!(status.is_success(), "{path} answered {status}");
+        Ok(text)
+    }
 }
 
 /// Appends `more` to `all`, kind by kind.
