@@ -651,3 +651,56 @@ async fn going_offline_closes_the_streams() {
     emulator.set_online(true);
     let _socket = connect(&emulator, "").await;
 }
+
+#[tokio::test]
+async fn moves_and_changes_in_another_section_send_their_own_entries() {
+    let emulator = spawn(150, 54).await;
+    let library = emulator.library();
+    let track = library
+        .tracks
+        .iter()
+        .find(|t| t.section == "1")
+        .expect("track")
+        .clone();
+    let target = library
+        .albums
+        .iter()
+        .find(|a| a.section == "1" && a.rating_key != track.album_key)
+        .expect("another album")
+        .clone();
+    let mut socket = connect(&emulator, "&filters=timeline").await;
+    emulator
+        .mutate(Mutation::MoveTrack {
+            rating_key: track.rating_key,
+            album_key: target.rating_key,
+        })
+        .expect("move");
+    let frame = next_frame(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("a frame");
+    let moved = &entries(&frame)[0];
+    assert_eq!(item_id(moved), Some(track.rating_key));
+    assert_eq!(moved["type"], 10);
+    assert_eq!(moved["state"], 5);
+    let added = emulator
+        .mutate(Mutation::AddToSection {
+            count: 1,
+            section: "3".into(),
+        })
+        .expect("add to section 3");
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|e: &Value| item_id(e) == Some(added[0]) && e["state"] == 5)
+    {
+        let frame = next_frame(&mut socket, Duration::from_secs(5))
+            .await
+            .expect("a frame");
+        seen.extend(entries(&frame));
+    }
+    assert!(
+        seen.iter()
+            .filter(|e| item_id(e) == Some(added[0]))
+            .all(|e| e["sectionID"] == "3")
+    );
+}
