@@ -9,6 +9,7 @@
 
 pub mod backup;
 mod columns;
+mod delta;
 pub mod lock;
 pub mod patch;
 pub mod query;

@@ -17,7 +17,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::columns::ColumnsCache;
-use super::rows::{NewParent, NewTrack, ParentInfo, ParentKind, Rows};
+use super::rows::{NewParent, Rows};
+pub use super::rows::{NewTrack, ParentInfo, ParentKind};
 use super::sql::{PATCHED_IDS_CREATE, PATCHED_IDS_DROP, PATCHED_IDS_INSERT};
 use super::state::join_sections;
 use super::{Store, StoreError};

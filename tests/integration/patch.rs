@@ -580,3 +580,77 @@ fn a_patch_reports_its_changes_and_moves_the_cursors_and_state() {
     assert_eq!(state.synced_sections, ["1", "2", "3"]);
     assert_eq!(state.full_synced_at, before.full_synced_at);
 }
+
+#[test]
+fn the_refresh_reads_agree_with_the_library() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut model = Model::generate(&mut rng, 400);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = open(&dir, "cache.db");
+    let order: Vec<String> = model.tracks.keys().cloned().collect();
+    write_whole(&store, &model, &order);
+    random_patch(&mut rng, &mut model, &store, 40);
+
+    let mut per_album: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut per_section: BTreeMap<String, i64> = BTreeMap::new();
+    for t in model.tracks.values() {
+        let album = t.album_key.clone().expect("album");
+        *per_album.entry((t.section.clone(), album)).or_default() += 1;
+        *per_section.entry(t.section.clone()).or_default() += 1;
+    }
+    for section in ["1", "2", "3"] {
+        let expected: Vec<(String, i64)> = per_album
+            .iter()
+            .filter(|((s, _), _)| s == section)
+            .map(|((_, a), n)| (a.clone(), *n))
+            .collect();
+        assert_eq!(store.album_track_counts(section).expect("counts"), expected);
+        let mut albums: Vec<String> = expected
+            .into_iter()
+            .map(|(a, _)| a)
+            .filter(|a| model.parents.contains_key(a))
+            .collect();
+        albums.sort();
+        assert_eq!(
+            store
+                .parent_keys(ParentKind::Album, section)
+                .expect("albums"),
+            albums
+        );
+    }
+    assert_eq!(
+        store.section_track_counts().expect("sections"),
+        per_section.into_iter().collect::<Vec<_>>()
+    );
+    let of = |pred: &dyn Fn(&TrackData) -> bool| {
+        let mut keys: Vec<String> = model
+            .tracks
+            .values()
+            .filter(|t| pred(t))
+            .map(|t| t.key.clone())
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(
+        store.track_keys_of_album("a3").expect("album"),
+        of(&|t| t.album_key.as_deref() == Some("a3"))
+    );
+    assert_eq!(
+        store.track_keys_of_parent("r3").expect("artist"),
+        of(&|t| t.artist_key.as_deref() == Some("r3"))
+    );
+    assert!(
+        store
+            .track_keys_of_parent("nobody")
+            .expect("none")
+            .is_empty()
+    );
+    let updated = model.tracks.values().filter_map(|t| t.updated_at).max();
+    // Cursors only move forward: a removed track may have held the largest.
+    assert!(store.cursors().expect("cursors").updated_at >= updated);
+    assert_eq!(
+        store.cursors().expect("cursors"),
+        store.sync_state().expect("state").cursors
+    );
+}
