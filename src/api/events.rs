@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::library::LibraryStatus;
+use super::listen::LongLived;
 use crate::clock::rfc3339;
 use crate::service::{LibraryChange, LibraryEvent};
 
@@ -124,6 +125,8 @@ pub async fn events(State(state): State<AppState>) -> Response {
     response
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    // Quiet between events by design: not an idle connection.
+    response.extensions_mut().insert(LongLived);
     response
 }
 

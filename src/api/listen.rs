@@ -1,7 +1,9 @@
 //! The accept loop of `plexcache serve`: a cap on open connections (kept
 //! below the process's descriptor limit), timeouts for clients that send
 //! their request slowly, stay idle or stop reading their answer, accept
-//! errors that back off instead of spinning, and graceful shutdown.
+//! errors that back off instead of spinning, and graceful shutdown. A
+//! long-lived answer (an event stream, marked [`LongLived`]) counts as a
+//! request being handled until its body ends.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,6 +23,13 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+
+/// Marks an answer whose body stays open for long (an event stream): its
+/// connection is not idle while it lasts, and is not closed as quiet when
+/// the server is full. It must bound itself (the event streams are few and
+/// write a keep-alive), and a client that stops reading it is still closed.
+#[derive(Debug, Clone, Copy)]
+pub struct LongLived;
 
 /// A request's head must arrive within this time. hyper starts the clock
 /// whenever it waits for a request, so it also closes idle keep-alive
@@ -183,8 +192,16 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router, m
         async move {
             handling.begin();
             let response = router.oneshot(request).await;
-            handling.end();
-            response
+            Ok::<_, std::convert::Infallible>(match response {
+                Ok(response) if response.extensions().get::<LongLived>().is_some() => {
+                    response.map(|body| Body::new(Handled { body, handling }))
+                }
+                Ok(response) => {
+                    handling.end();
+                    response
+                }
+                Err(never) => match never {},
+            })
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -268,6 +285,39 @@ impl HttpBody for Deadline {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A long-lived answer's body: the request counts as handled until the
+/// body ends or is dropped (the client went away, or serving stopped).
+struct Handled {
+    body: Body,
+    handling: Arc<Activity>,
+}
+
+impl Drop for Handled {
+    fn drop(&mut self) {
+        self.handling.end();
+    }
+}
+
+impl HttpBody for Handled {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -360,3 +360,63 @@ async fn a_change_in_plex_reachability_is_a_connection_event() {
     );
     app.stop().await;
 }
+
+/// A stream is quiet between events by design: when every connection slot
+/// is taken, quiet connections make room, but an event stream is not one
+/// of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_stays_open_while_quiet_connections_make_room() {
+    use plexcache::api::{AppState, ConnectionLimits, Server};
+    let plex = spawn_plex(100, 48).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = settings(dir.path(), &plex);
+    let (store, _) = plexcache::store::Store::open(&settings.database_path()).expect("a cache");
+    let state = AppState::new(store, settings).expect("the app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let limits = ConnectionLimits {
+        max_connections: 4,
+        ..Default::default()
+    };
+    let server = Server::from_listener(listener, state.clone()).with_limits(limits);
+    let addr = server.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    let response = reqwest::get(format!("http://{addr}/api/events"))
+        .await
+        .expect("the stream");
+    assert_eq!(response.status().as_u16(), 200);
+    let mut stream = EventStream {
+        response,
+        buffer: String::new(),
+    };
+    stream.next(Duration::from_secs(5)).await.expect("status");
+    // Connections that say nothing fill the server, and more wait in the
+    // backlog: as quiet ones are closed, others take their place.
+    let mut quiet = Vec::new();
+    for _ in 0..12 {
+        quiet.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let library = state.library();
+    library.note_change(plexcache::service::LibraryChange {
+        added: 7,
+        changed: 0,
+        removed: 0,
+        at: library.now(),
+    });
+    // (The first sync of the empty cache may be told first.)
+    loop {
+        let seen = stream.until("library", Duration::from_secs(5)).await;
+        if seen.last().expect("library").data["added"] == 7 {
+            break;
+        }
+    }
+    drop(quiet);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), serving).await;
+}
