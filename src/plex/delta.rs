@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::wire::{self, ItemContainer, flex_string, flex_u64};
+use super::wire::{self, ItemContainer, flex_opt_string, flex_string, flex_u64};
 use super::{ListKind, Page, Parent, PlexClient, PlexError, Track, page};
 
 /// Keys per bulk metadata request: well inside what servers accept.
@@ -72,6 +72,32 @@ struct WireAlbumCount {
     rating_key: String,
     #[serde(default, deserialize_with = "flex_u64")]
     leaf_count: Option<u64>,
+}
+
+/// A metadata answer whose tracks say which section they are in (on each
+/// item, or once on the container).
+#[derive(Debug, Deserialize)]
+struct SectionedContainer {
+    #[serde(
+        default,
+        rename = "librarySectionID",
+        deserialize_with = "flex_opt_string"
+    )]
+    section: Option<String>,
+    #[serde(default, rename = "Metadata")]
+    metadata: Vec<SectionedTrack>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SectionedTrack {
+    #[serde(
+        default,
+        rename = "librarySectionID",
+        deserialize_with = "flex_opt_string"
+    )]
+    section: Option<String>,
+    #[serde(flatten)]
+    track: wire::WireTrack,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,15 +187,21 @@ impl PlexClient {
         }
     }
 
-    /// Full records of tracks by key, in batches; keys that no longer exist
-    /// are simply absent from the answer (a batch none of whose keys exists
-    /// answers 404).
-    pub async fn tracks_by_keys(&self, keys: &[String]) -> Result<Vec<Track>, PlexError> {
+    /// Full records of tracks by key, in batches, each with its section
+    /// when the server says it. Keys that no longer exist are absent from
+    /// the answer (a batch none of whose keys exists answers 404).
+    pub async fn tracks_by_keys(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(Option<String>, Track)>, PlexError> {
         let mut tracks = Vec::with_capacity(keys.len());
         for batch in key_batches(keys) {
             let path = format!("/library/metadata/{}", batch.join(","));
-            match self.get::<ItemContainer<wire::WireTrack>>(&path, &[]).await {
-                Ok(c) => tracks.extend(c.metadata.into_iter().map(Track::from)),
+            match self.get::<SectionedContainer>(&path, &[]).await {
+                Ok(c) => tracks.extend(c.metadata.into_iter().map(|t| {
+                    let section = t.section.or_else(|| c.section.clone());
+                    (section, Track::from(t.track))
+                })),
                 Err(PlexError::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
