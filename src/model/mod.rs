@@ -12,5 +12,5 @@ pub mod track;
 
 pub use filter::{Filter, FilterError, FilterParams, MAX_LIMIT, MAX_SAMPLE, StringList};
 pub use sort::{Sort, SortField};
-pub use sync::{HistoryEntry, Outcome, SyncState};
+pub use sync::{Cursors, HistoryEntry, Outcome, SyncKind, SyncState};
 pub use track::{DecadeCount, GenreCount, Stats, Track, TrackPage, YEARS};

@@ -15,6 +15,55 @@ pub struct SyncState {
     pub last_error: Option<String>,
     pub last_error_kind: Option<String>,
     pub last_error_at: Option<i64>,
+    /// Unix time of the last full sync (`synced_at` also moves on a delta
+    /// refresh).
+    pub full_synced_at: Option<i64>,
+    /// Unix time of the last committed change of any kind (a sync, a
+    /// refresh or a live update that changed something).
+    pub last_change_at: Option<i64>,
+    /// The section keys the last full sync or refresh covered; empty when
+    /// unknown (a cache from before cursors): a refresh then must be full.
+    pub synced_sections: Vec<String>,
+    pub cursors: Cursors,
+}
+
+/// Where a delta refresh starts: the largest times of each kind the cache
+/// holds. `None` when the cache has none (or predates cursors): a refresh
+/// cannot ask Plex for what moved since then, so it must be full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursors {
+    /// Largest track `updatedAt` (metadata edits, new tracks).
+    pub updated_at: Option<i64>,
+    /// Largest track `lastViewedAt` (plays).
+    pub viewed_at: Option<i64>,
+    /// Largest track `lastRatedAt` (ratings).
+    pub rated_at: Option<i64>,
+    /// Largest album or artist `updatedAt`.
+    pub parents_at: Option<i64>,
+}
+
+/// What a sync read from Plex: everything, or what moved since the cursors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncKind {
+    #[default]
+    Full,
+    Delta,
+}
+
+impl SyncKind {
+    /// The name stored in the history and shown by the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncKind::Full => "full",
+            SyncKind::Delta => "delta",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SyncKind> {
+        [SyncKind::Full, SyncKind::Delta]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// How a sync ended (or that it still runs).
@@ -72,6 +121,7 @@ pub struct HistoryEntry {
     pub removed: Option<i64>,
     pub error: Option<String>,
     pub server_name: Option<String>,
+    pub kind: SyncKind,
 }
 
 #[cfg(test)]
@@ -85,5 +135,13 @@ mod tests {
         }
         assert_eq!(Outcome::from_name("done"), None);
         assert_eq!(format!("{:<9}|", Outcome::Failed), "failed   |");
+    }
+
+    #[test]
+    fn sync_kind_names_round_trip() {
+        for kind in [SyncKind::Full, SyncKind::Delta] {
+            assert_eq!(SyncKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(SyncKind::from_name("partial"), None);
     }
 }

@@ -195,6 +195,9 @@ pub struct Track {
     pub duration_ms: Option<i64>,
     pub added_at: Option<i64>,
     pub updated_at: Option<i64>,
+    /// When the rating last changed (`lastRatedAt`; ratings do not move
+    /// `updatedAt`).
+    pub last_rated_at: Option<i64>,
     pub genres: Vec<String>,
 }
 
@@ -207,6 +210,7 @@ pub struct Parent {
     pub year: Option<i64>,
     pub genres: Vec<String>,
     pub deleted_at: Option<i64>,
+    pub updated_at: Option<i64>,
 }
 
 /// One page of a listing.
@@ -708,6 +712,7 @@ impl From<wire::WireTrack> for Track {
             duration_ms: w.duration,
             added_at: w.added_at,
             updated_at: w.updated_at,
+            last_rated_at: w.last_rated_at,
             genres: tags(w.genres),
         }
     }
@@ -722,6 +727,7 @@ impl From<wire::WireDirectory> for Parent {
             year: w.year,
             genres: tags(w.genres),
             deleted_at: w.deleted_at,
+            updated_at: w.updated_at,
         }
     }
 }

@@ -104,6 +104,8 @@ pub struct WireTrack {
     pub added_at: Option<i64>,
     #[serde(default, deserialize_with = "flex_i64")]
     pub updated_at: Option<i64>,
+    #[serde(default, deserialize_with = "flex_i64")]
+    pub last_rated_at: Option<i64>,
     #[serde(default, rename = "Genre")]
     pub genres: Vec<Tag>,
 }
@@ -124,6 +126,8 @@ pub struct WireDirectory {
     pub year: Option<i64>,
     #[serde(default, deserialize_with = "flex_i64")]
     pub deleted_at: Option<i64>,
+    #[serde(default, deserialize_with = "flex_i64")]
+    pub updated_at: Option<i64>,
     #[serde(default, rename = "Genre")]
     pub genres: Vec<Tag>,
 }

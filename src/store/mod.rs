@@ -11,6 +11,7 @@ pub mod backup;
 mod columns;
 pub mod lock;
 pub mod query;
+mod rows;
 mod schema;
 mod sql;
 pub mod state;

@@ -134,4 +134,23 @@ pub const MIGRATIONS: &[&str] = &[
     -- Each word of the text index and how many tracks have it.
     CREATE VIRTUAL TABLE tracks_fts_words USING fts5vocab(tracks_fts, 'row');
     "#,
+    // 4: the library changes in place between full syncs. Delta refreshes
+    // ask Plex for what moved since the cursors (the largest track
+    // updatedAt, lastViewedAt, lastRatedAt and album-or-artist updatedAt
+    // the cache holds); ratings move lastRatedAt alone, parents their own
+    // updatedAt. `synced_sections` says which sections the cache covers.
+    r#"
+    ALTER TABLE tracks ADD COLUMN last_rated_at INTEGER;
+    ALTER TABLE albums ADD COLUMN updated_at INTEGER;
+    ALTER TABLE artists ADD COLUMN updated_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN full_synced_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN last_change_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN cursor_updated_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN cursor_viewed_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN cursor_rated_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN cursor_parents_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN synced_sections TEXT;
+    ALTER TABLE sync_history ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';
+    UPDATE sync_state SET full_synced_at = synced_at, last_change_at = synced_at WHERE id = 1;
+    "#,
 ];

@@ -26,7 +26,10 @@ pub(super) const LITERAL_SQL: &str = "SELECT id FROM tracks
 pub(super) const ARTIST_SQL: &str = "SELECT id FROM tracks WHERE artist = ?1 COLLATE NOCASE
      UNION SELECT id FROM tracks WHERE album_artist = ?1 COLLATE NOCASE";
 
-pub(super) const GENRE_SQL: &str = "SELECT id FROM genres WHERE name = ?1";
+/// A genre some track has (a genre only albums or artists list is kept
+/// for inheritance, but a filter does not know it).
+pub(super) const GENRE_SQL: &str = "SELECT g.id FROM genres g WHERE g.name = ?1
+     AND EXISTS (SELECT 1 FROM stats_cache s WHERE s.kind = 'genre' AND s.name = g.name)";
 
 /// The most common words of the text index, most common first.
 pub(super) const COMMON_WORDS_SQL: &str =

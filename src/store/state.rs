@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{Store, StoreError};
 use crate::clock::now_unix;
 use crate::locks::MutexExt;
-use crate::model::{HistoryEntry, Outcome, SyncState};
+use crate::model::{Cursors, HistoryEntry, Outcome, SyncKind, SyncState};
 
 /// The error of a sync whose process stopped before it finished.
 const INTERRUPTED: &str = "the process stopped before the sync finished";
@@ -30,6 +30,7 @@ pub struct SyncOutcome<'a> {
 pub struct HistoryStart {
     pub id: Option<i64>,
     pub started_at: i64,
+    pub kind: SyncKind,
 }
 
 /// Failures the file could not record.
@@ -97,29 +98,33 @@ impl Store {
         self.unsaved().error = None;
     }
 
-    /// Opens a history row for a sync that starts now. The returned start
-    /// is good even when the file could not take the row.
+    /// Opens a history row for a full sync that starts now. The returned
+    /// start is good even when the file could not take the row.
     pub fn start_history(&self) -> Result<HistoryStart, (HistoryStart, StoreError)> {
+        self.start_history_kind(SyncKind::Full)
+    }
+
+    /// Opens a history row for a sync of `kind` that starts now.
+    pub fn start_history_kind(
+        &self,
+        kind: SyncKind,
+    ) -> Result<HistoryStart, (HistoryStart, StoreError)> {
         let started_at = now_unix();
         let inserted = self.writer().and_then(|conn| {
             conn.execute(
-                "INSERT INTO sync_history (started_at, outcome) VALUES (?1, ?2)",
-                params![started_at, Outcome::Running.name()],
+                "INSERT INTO sync_history (started_at, outcome, kind) VALUES (?1, ?2, ?3)",
+                params![started_at, Outcome::Running.name(), kind.name()],
             )?;
             Ok(conn.last_insert_rowid())
         });
+        let start = |id| HistoryStart {
+            id,
+            started_at,
+            kind,
+        };
         match inserted {
-            Ok(id) => Ok(HistoryStart {
-                id: Some(id),
-                started_at,
-            }),
-            Err(e) => Err((
-                HistoryStart {
-                    id: None,
-                    started_at,
-                },
-                e,
-            )),
+            Ok(id) => Ok(start(Some(id))),
+            Err(e) => Err((start(None), e)),
         }
     }
 
@@ -143,12 +148,13 @@ impl Store {
                 outcome.error,
                 outcome.server_name,
                 outcome.machine_identifier,
-                start.started_at
+                start.started_at,
+                start.kind.name()
             ];
             let updated = match start.id {
                 Some(_) => conn.execute(
                     "UPDATE sync_history SET finished_at = ?2, outcome = ?3, track_count = ?4, added = ?5,
-                         removed = ?6, error = ?7, server_name = ?8, machine_identifier = ?9
+                         removed = ?6, error = ?7, server_name = ?8, machine_identifier = ?9, kind = ?11
                      WHERE id = ?1 AND started_at = ?10",
                     values,
                 )?,
@@ -157,8 +163,8 @@ impl Store {
             if updated == 0 {
                 conn.execute(
                     "INSERT INTO sync_history (finished_at, outcome, track_count, added, removed, error,
-                         server_name, machine_identifier, started_at)
-                     VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                         server_name, machine_identifier, started_at, kind)
+                     VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     values,
                 )?;
                 tracing::warn!("the sync's history row was missing; it was written again");
@@ -178,6 +184,7 @@ impl Store {
                 removed: outcome.removed,
                 error: outcome.error.map(str::to_owned),
                 server_name: outcome.server_name.map(str::to_owned),
+                kind: start.kind,
             });
             if unsaved.history.len() > UNSAVED_HISTORY {
                 unsaved.history.remove(0);
@@ -208,7 +215,8 @@ impl Store {
     fn saved_history(&self, limit: u32) -> Result<Vec<HistoryEntry>, StoreError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id, started_at, finished_at, outcome, track_count, added, removed, error, server_name
+            "SELECT id, started_at, finished_at, outcome, track_count, added, removed, error, server_name,
+                    kind
              FROM sync_history ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit], |r| {
@@ -222,6 +230,8 @@ impl Store {
                 removed: r.get(6)?,
                 error: r.get(7)?,
                 server_name: r.get(8)?,
+                // A kind this version does not know reads as a full sync.
+                kind: SyncKind::from_name(&r.get::<_, String>(9)?).unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -279,8 +289,11 @@ impl Store {
         super::write::clear_library(&tx)?;
         tx.execute(
             "UPDATE sync_state SET machine_identifier = ?1, server_name = ?2, synced_at = NULL,
-                 track_count = 0, duration_ms = NULL WHERE id = 1",
-            params![new_machine_identifier, new_name],
+                 track_count = 0, duration_ms = NULL, full_synced_at = NULL, synced_sections = NULL,
+                 cursor_updated_at = NULL, cursor_viewed_at = NULL, cursor_rated_at = NULL,
+                 cursor_parents_at = NULL, last_change_at = ?3
+             WHERE id = 1",
+            params![new_machine_identifier, new_name, now_unix()],
         )?;
         tx.commit()?;
         Ok(())
@@ -297,7 +310,10 @@ pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     let state = conn
         .query_row(
             "SELECT machine_identifier, server_name, synced_at, track_count, duration_ms,
-                    last_error, last_error_kind, last_error_at FROM sync_state WHERE id = 1",
+                    last_error, last_error_kind, last_error_at, full_synced_at, last_change_at,
+                    synced_sections, cursor_updated_at, cursor_viewed_at, cursor_rated_at,
+                    cursor_parents_at
+             FROM sync_state WHERE id = 1",
             [],
             |r| {
                 Ok(SyncState {
@@ -309,9 +325,74 @@ pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                     last_error: r.get(5)?,
                     last_error_kind: r.get(6)?,
                     last_error_at: r.get(7)?,
+                    full_synced_at: r.get(8)?,
+                    last_change_at: r.get(9)?,
+                    synced_sections: split_sections(r.get::<_, Option<String>>(10)?.as_deref()),
+                    cursors: Cursors {
+                        updated_at: r.get(11)?,
+                        viewed_at: r.get(12)?,
+                        rated_at: r.get(13)?,
+                        parents_at: r.get(14)?,
+                    },
                 })
             },
         )
         .optional()?;
     Ok(state.unwrap_or_default())
+}
+
+/// The stored `synced_sections` list as keys.
+fn split_sections(stored: Option<&str>) -> Vec<String> {
+    stored
+        .unwrap_or_default()
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Section keys as `synced_sections` stores them (keys never hold commas:
+/// Plex's are numbers).
+pub(super) fn join_sections(sections: &[String]) -> String {
+    sections.join(",")
+}
+
+/// The cursors as the sync state records them.
+pub(super) fn stored_cursors(conn: &Connection) -> Result<Cursors, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT cursor_updated_at, cursor_viewed_at, cursor_rated_at, cursor_parents_at
+             FROM sync_state WHERE id = 1",
+            [],
+            |r| {
+                Ok(Cursors {
+                    updated_at: r.get(0)?,
+                    viewed_at: r.get(1)?,
+                    rated_at: r.get(2)?,
+                    parents_at: r.get(3)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// The cursors of the library as stored: the largest times it holds.
+pub(super) fn library_cursors(conn: &Connection) -> Result<Cursors, StoreError> {
+    let (updated_at, viewed_at, rated_at) = conn.query_row(
+        "SELECT max(updated_at), max(last_played_at), max(last_rated_at) FROM tracks",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let parents_at = conn.query_row(
+        "SELECT max(m) FROM (SELECT max(updated_at) AS m FROM albums UNION ALL SELECT max(updated_at) FROM artists)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(Cursors {
+        updated_at,
+        viewed_at,
+        rated_at,
+        parents_at,
+    })
 }

@@ -4,57 +4,18 @@
 //! and commits. Readers see the old library until the commit; dropping the
 //! writer without finishing rolls everything back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::columns::ColumnsCache;
+use super::rows::{NewParent, Rows};
+pub use super::rows::{NewTrack, ParentInfo, ParentKind};
 use super::schema::{TRACK_INDEX_NAMES, TRACK_INDEXES};
+use super::state::{join_sections, library_cursors, stored_cursors};
 use super::{Store, StoreError};
 use crate::clock::{now_millis, now_unix};
-use crate::model::YEARS;
-
-/// A track as the sync hands it over, derivations done.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewTrack<'a> {
-    pub rating_key: &'a str,
-    pub section: &'a str,
-    pub title: &'a str,
-    pub artist: &'a str,
-    pub album_artist: &'a str,
-    pub album: &'a str,
-    pub album_key: Option<&'a str>,
-    pub artist_key: Option<&'a str>,
-    pub disc: Option<i64>,
-    pub track: Option<i64>,
-    pub duration_ms: Option<i64>,
-    /// Kept only when valid (within `YEARS`).
-    pub year: Option<i64>,
-    pub rating: Option<f64>,
-    pub play_count: i64,
-    pub last_played_at: Option<i64>,
-    pub added_at: Option<i64>,
-    pub updated_at: Option<i64>,
-    pub is_live: bool,
-    /// The track's own genres; empty means "inherit".
-    pub genres: &'a [String],
-}
-
-/// Album and artist fields a track inherits when its listing lacks them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ParentInfo {
-    pub album_title: Option<String>,
-    pub album_year: Option<i64>,
-    pub artist_title: Option<String>,
-}
-
-/// An album or artist row, for year and genre inheritance.
-#[derive(Debug, Clone, Copy)]
-pub enum ParentKind {
-    Album,
-    Artist,
-}
 
 /// What the sync state records when the new library commits.
 #[derive(Debug, Clone)]
@@ -62,6 +23,8 @@ pub struct Finish<'a> {
     pub machine_identifier: &'a str,
     pub server_name: &'a str,
     pub started_at_ms: i64,
+    /// The section keys the sync covered.
+    pub sections: &'a [String],
 }
 
 /// Counts of the committed library.
@@ -75,7 +38,7 @@ pub struct Committed {
 pub struct LibraryWriter {
     conn: Connection,
     columns: Arc<ColumnsCache>,
-    genre_ids: HashMap<String, i64>,
+    rows: Rows,
     previous_keys_table: bool,
     open: bool,
 }
@@ -89,7 +52,7 @@ impl Store {
         let mut writer = LibraryWriter {
             conn,
             columns: Arc::clone(&self.columns),
-            genre_ids: HashMap::new(),
+            rows: Rows::default(),
             previous_keys_table: false,
             open: true,
         };
@@ -114,6 +77,7 @@ impl LibraryWriter {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn add_parent(
         &mut self,
         kind: ParentKind,
@@ -121,25 +85,19 @@ impl LibraryWriter {
         parent_key: Option<&str>,
         title: Option<&str>,
         year: Option<i64>,
+        updated_at: Option<i64>,
         genres: &[String],
     ) -> Result<(), StoreError> {
-        match kind {
-            ParentKind::Album => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO albums (rating_key, artist_key, title, year) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![rating_key, parent_key, title, year.filter(|y| valid_year(*y))])?;
-            }
-            ParentKind::Artist => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO artists (rating_key, title) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![rating_key, title])?;
-            }
-        }
-        self.set_parent_genres(rating_key, genres)
+        let parent = NewParent {
+            kind,
+            rating_key,
+            parent_key,
+            title,
+            year,
+            updated_at,
+            genres,
+        };
+        self.rows.put_parent(&self.conn, &parent)
     }
 
     /// Replaces a parent's genre list (full records replace truncated listings).
@@ -148,19 +106,7 @@ impl LibraryWriter {
         rating_key: &str,
         genres: &[String],
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("DELETE FROM parent_genres WHERE parent_key = ?1")?
-            .execute([rating_key])?;
-        for (position, genre) in genres.iter().enumerate() {
-            let id = self.genre_id(genre)?;
-            self.conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO parent_genres (parent_key, genre_id, position)
-                     VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![rating_key, id, position as i64])?;
-        }
-        Ok(())
+        self.rows.set_parent_genres(&self.conn, rating_key, genres)
     }
 
     /// What a track inherits from its album and artist records.
@@ -169,114 +115,14 @@ impl LibraryWriter {
         album_key: Option<&str>,
         artist_key: Option<&str>,
     ) -> Result<ParentInfo, StoreError> {
-        let mut info = ParentInfo::default();
-        if let Some(key) = album_key {
-            let found = self
-                .conn
-                .prepare_cached("SELECT title, year FROM albums WHERE rating_key = ?1")?
-                .query_row([key], |r| {
-                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?))
-                })
-                .optional()?;
-            if let Some((title, year)) = found {
-                info.album_title = title.filter(|t| !t.is_empty());
-                info.album_year = year;
-            }
-        }
-        if let Some(key) = artist_key {
-            info.artist_title = self
-                .conn
-                .prepare_cached("SELECT title FROM artists WHERE rating_key = ?1")?
-                .query_row([key], |r| r.get::<_, Option<String>>(0))
-                .optional()?
-                .flatten()
-                .filter(|t| !t.is_empty());
-        }
-        Ok(info)
+        Rows::parent_info(&self.conn, album_key, artist_key)
     }
 
     /// Adds a track, or replaces it when its key was already taken (offsets
     /// shifted between pages), with its genres: its own, else its album's,
     /// else its artist's.
     pub fn add_track(&mut self, t: &NewTrack<'_>) -> Result<(), StoreError> {
-        let values = params![
-            t.rating_key,
-            t.section,
-            t.title,
-            t.artist,
-            t.album_artist,
-            t.album,
-            t.album_key,
-            t.artist_key,
-            t.disc,
-            t.track,
-            t.duration_ms,
-            t.year.filter(|y| valid_year(*y)),
-            t.rating,
-            t.play_count,
-            t.last_played_at,
-            t.added_at,
-            t.updated_at,
-            t.is_live,
-        ];
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO tracks (rating_key, section, title, artist, album_artist, album, album_key,
-                     artist_key, disc, track, duration_ms, year, rating, play_count, last_played_at,
-                     added_at, updated_at, is_live)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )?
-            .execute(values);
-        let id = match inserted {
-            Ok(_) => self.conn.last_insert_rowid(),
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                let id: i64 = self
-                    .conn
-                    .prepare_cached(
-                        "UPDATE tracks SET section = ?2, title = ?3, artist = ?4, album_artist = ?5, album = ?6,
-                             album_key = ?7, artist_key = ?8, disc = ?9, track = ?10, duration_ms = ?11,
-                             year = ?12, rating = ?13, play_count = ?14, last_played_at = ?15, added_at = ?16,
-                             updated_at = ?17, is_live = ?18
-                         WHERE rating_key = ?1 RETURNING id",
-                    )?
-                    .query_row(values, |r| r.get(0))?;
-                self.conn
-                    .prepare_cached("DELETE FROM track_genres WHERE track_id = ?1")?
-                    .execute([id])?;
-                id
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.add_track_genres(id, t)
-    }
-
-    fn add_track_genres(&mut self, id: i64, t: &NewTrack<'_>) -> Result<(), StoreError> {
-        if !t.genres.is_empty() {
-            for (position, genre) in t.genres.iter().enumerate() {
-                let genre_id = self.genre_id(genre)?;
-                self.conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO track_genres (track_id, genre_id, position)
-                         VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![id, genre_id, position as i64])?;
-            }
-            return Ok(());
-        }
-        for parent in [t.album_key, t.artist_key].into_iter().flatten() {
-            let inherited = self
-                .conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO track_genres (track_id, genre_id, position)
-                     SELECT ?1, genre_id, position FROM parent_genres WHERE parent_key = ?2",
-                )?
-                .execute(params![id, parent])?;
-            if inherited > 0 {
-                break;
-            }
-        }
-        Ok(())
+        self.rows.put_track(&self.conn, t).map(|_| ())
     }
 
     /// Drops every track taken so far, for a pass that starts over after the
@@ -329,11 +175,33 @@ impl LibraryWriter {
             [],
             |r| r.get(0),
         )?;
+        let cursors = library_cursors(&self.conn)?;
+        // Plex moves a cursor on every edit, play and rating: with the same
+        // keys and cursors, nothing changed.
+        let changed = track_count != kept || removed > 0 || cursors != stored_cursors(&self.conn)?;
+        let now = now_unix();
         self.conn.execute(
             "UPDATE sync_state SET machine_identifier = ?1, server_name = ?2, synced_at = ?3, track_count = ?4,
                  duration_ms = ?5, last_error = NULL, last_error_kind = NULL, last_error_at = NULL,
-                 library_version = ?6 WHERE id = 1",
-            params![finish.machine_identifier, finish.server_name, now_unix(), track_count, duration_ms, version],
+                 library_version = ?6, full_synced_at = ?3, synced_sections = ?7,
+                 last_change_at = CASE WHEN ?8 THEN ?3 ELSE coalesce(last_change_at, ?3) END,
+                 cursor_updated_at = ?9, cursor_viewed_at = ?10, cursor_rated_at = ?11,
+                 cursor_parents_at = ?12
+             WHERE id = 1",
+            params![
+                finish.machine_identifier,
+                finish.server_name,
+                now,
+                track_count,
+                duration_ms,
+                version,
+                join_sections(finish.sections),
+                changed,
+                cursors.updated_at,
+                cursors.viewed_at,
+                cursors.rated_at,
+                cursors.parents_at
+            ],
         )?;
         let started = std::time::Instant::now();
         let columns = self.columns.prepare(&self.conn, version)?;
@@ -361,7 +229,7 @@ impl LibraryWriter {
     }
 
     /// Precomputes the genre and decade counts, so statistics cost nothing
-    /// to read, and drops genres no track has any more. Counted here in one
+    /// to read, and drops genres no track nor parent has any more. Counted here in one
     /// pass over each table: a GROUP BY would sort them first.
     fn write_stats(&self) -> Result<(), StoreError> {
         let mut per_genre: HashMap<i64, i64> = HashMap::new();
@@ -384,6 +252,13 @@ impl LibraryWriter {
             .prepare("SELECT id, name FROM genres")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
+        // Genres only albums or artists list stay: a track added later by a
+        // patch may inherit them. Filters take only genres some track has.
+        let listed: HashSet<i64> = self
+            .conn
+            .prepare("SELECT DISTINCT genre_id FROM parent_genres")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         self.conn.execute_batch("DELETE FROM stats_cache")?;
         let mut insert = self
             .conn
@@ -392,6 +267,7 @@ impl LibraryWriter {
         for (id, name) in genres {
             match per_genre.get(&id) {
                 Some(count) => insert.execute(params!["genre", name, count])?,
+                None if listed.contains(&id) => 0,
                 None => unused.execute([id])?,
             };
         }
@@ -425,22 +301,6 @@ impl LibraryWriter {
             self.previous_keys_table = false;
         }
     }
-
-    fn genre_id(&mut self, name: &str) -> Result<i64, StoreError> {
-        let name = name.trim();
-        let folded = name.to_lowercase();
-        if let Some(&id) = self.genre_ids.get(&folded) {
-            return Ok(id);
-        }
-        let id: i64 = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO genres (name) VALUES (?1) ON CONFLICT (name) DO UPDATE SET name = name RETURNING id",
-            )?
-            .query_row([name], |r| r.get(0))?;
-        self.genre_ids.insert(folded, id);
-        Ok(id)
-    }
 }
 
 impl Drop for LibraryWriter {
@@ -464,6 +324,162 @@ pub(super) fn clear_library(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn valid_year(year: i64) -> bool {
-    YEARS.contains(&year)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Cursors, SyncKind};
+
+    pub(crate) fn track<'a>(key: &'a str, genres: &'a [String]) -> NewTrack<'a> {
+        NewTrack {
+            rating_key: key,
+            section: "1",
+            title: "Title",
+            artist: "Artist",
+            album_artist: "Artist",
+            album: "Album",
+            album_key: Some("a1"),
+            artist_key: Some("r1"),
+            disc: Some(1),
+            track: Some(1),
+            duration_ms: Some(1000),
+            year: Some(1990),
+            rating: None,
+            play_count: 0,
+            last_played_at: Some(1_700_000_100),
+            added_at: Some(1_600_000_000),
+            updated_at: Some(1_700_000_000),
+            last_rated_at: Some(1_700_000_200),
+            is_live: false,
+            genres,
+        }
+    }
+
+    fn replace(store: &Store, updated_at: i64) {
+        let mut w = store.replace_library().expect("writer");
+        w.add_parent(
+            ParentKind::Artist,
+            "r1",
+            None,
+            Some("Artist"),
+            None,
+            Some(1_650_000_000),
+            &[],
+        )
+        .expect("artist");
+        w.add_parent(
+            ParentKind::Album,
+            "a1",
+            Some("r1"),
+            Some("Album"),
+            Some(1990),
+            Some(1_660_000_000),
+            &["Parent Only".to_owned()],
+        )
+        .expect("album");
+        let genres = ["Rock".to_owned()];
+        let mut t = track("1", &genres);
+        t.updated_at = Some(updated_at);
+        w.add_track(&t).expect("track");
+        let sections = ["1".to_owned(), "7".to_owned()];
+        w.finish(&Finish {
+            machine_identifier: "m",
+            server_name: "s",
+            started_at_ms: now_millis(),
+            sections: &sections,
+        })
+        .expect("finish");
+    }
+
+    #[test]
+    fn a_full_sync_records_sections_cursors_and_its_change() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, _) = Store::open(&dir.path().join("cache.db")).expect("open");
+        let fresh = store.sync_state().expect("state");
+        assert_eq!((fresh.full_synced_at, fresh.last_change_at), (None, None));
+        assert_eq!(fresh.cursors, Cursors::default());
+        replace(&store, 1_700_000_000);
+        let state = store.sync_state().expect("state");
+        assert_eq!(state.synced_sections, ["1", "7"]);
+        assert!(state.full_synced_at.is_some());
+        assert_eq!(state.full_synced_at, state.synced_at);
+        assert!(state.last_change_at.is_some());
+        assert_eq!(
+            state.cursors,
+            Cursors {
+                updated_at: Some(1_700_000_000),
+                viewed_at: Some(1_700_000_100),
+                rated_at: Some(1_700_000_200),
+                parents_at: Some(1_660_000_000),
+            }
+        );
+        // The same library again: no change; an edit moves the cursor and
+        // is one.
+        let conn = store.writer().expect("writer");
+        conn.execute("UPDATE sync_state SET last_change_at = 5", [])
+            .expect("set");
+        replace(&store, 1_700_000_000);
+        assert_eq!(store.sync_state().expect("state").last_change_at, Some(5));
+        replace(&store, 1_700_000_001);
+        let state = store.sync_state().expect("state");
+        assert_ne!(state.last_change_at, Some(5));
+        assert_eq!(state.cursors.updated_at, Some(1_700_000_001));
+    }
+
+    #[test]
+    fn a_genre_only_a_parent_lists_is_kept_but_unknown_to_filters() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, _) = Store::open(&dir.path().join("cache.db")).expect("open");
+        replace(&store, 1_700_000_000);
+        let kept: i64 = store
+            .reader()
+            .expect("reader")
+            .query_row(
+                "SELECT count(*) FROM genres WHERE name = 'Parent Only'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(kept, 1);
+        let filter = crate::model::Filter {
+            genres: vec!["parent only".to_owned()],
+            ..Default::default()
+        };
+        assert!(matches!(
+            store.count(&filter),
+            Err(StoreError::Filter(crate::model::FilterError::UnknownGenre(
+                _
+            )))
+        ));
+        let rock = crate::model::Filter {
+            genres: vec!["rock".to_owned()],
+            ..Default::default()
+        };
+        assert_eq!(store.count(&rock).expect("count"), 1);
+    }
+
+    #[test]
+    fn history_rows_keep_their_kind() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, _) = Store::open(&dir.path().join("cache.db")).expect("open");
+        let full = store.start_history().expect("start");
+        let delta = store.start_history_kind(SyncKind::Delta).expect("start");
+        let done = super::super::state::SyncOutcome {
+            outcome: crate::model::Outcome::Success,
+            track_count: Some(0),
+            added: Some(0),
+            removed: Some(0),
+            error: None,
+            server_name: None,
+            machine_identifier: None,
+        };
+        store.finish_history(full, &done).expect("finish");
+        store.finish_history(delta, &done).expect("finish");
+        let kinds: Vec<SyncKind> = store
+            .history(10)
+            .expect("history")
+            .iter()
+            .map(|h| h.kind)
+            .collect();
+        assert_eq!(kinds, [SyncKind::Delta, SyncKind::Full]);
+    }
 }

@@ -62,7 +62,8 @@ pub fn cap_parent(p: &mut Parent) {
     cap_genres(&mut p.genres);
 }
 
-fn timestamp(value: Option<i64>) -> Option<i64> {
+/// A timestamp, or `None` outside `TIMESTAMP_RANGE`.
+pub fn timestamp(value: Option<i64>) -> Option<i64> {
     value.filter(|t| TIMESTAMP_RANGE.contains(t))
 }
 
@@ -117,6 +118,7 @@ pub fn new_track<'a>(t: &'a Track, section: &'a str, parent: &'a ParentInfo) -> 
         last_played_at: timestamp(t.last_played_at),
         added_at: timestamp(t.added_at),
         updated_at: timestamp(t.updated_at),
+        last_rated_at: timestamp(t.last_rated_at),
         is_live: is_live(title, album),
         genres: &t.genres,
     }
@@ -145,6 +147,7 @@ mod tests {
             duration_ms: None,
             added_at: None,
             updated_at: None,
+            last_rated_at: None,
             genres: Vec::new(),
         }
     }
@@ -273,6 +276,7 @@ mod tests {
             year: None,
             genres: vec!["g".repeat(1000)],
             deleted_at: None,
+            updated_at: None,
         };
         cap_parent(&mut p);
         assert_eq!(p.title.map(|t| t.len()), Some(MAX_TEXT_CHARS));

@@ -353,6 +353,7 @@ impl SyncEngine {
                     machine_identifier: server.machine_identifier.clone(),
                     server_name: server.name.clone(),
                     started_at_ms,
+                    sections: sections.iter().map(|s| s.key.clone()).collect(),
                     reply,
                 },
             )

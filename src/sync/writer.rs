@@ -11,7 +11,7 @@ use crate::store::{Store, StoreError};
 
 use super::SyncError;
 use super::background::lower_priority;
-use super::derive::{cap_parent, cap_track, new_track};
+use super::derive::{cap_parent, cap_track, new_track, timestamp};
 
 pub enum Batch {
     Parents(ParentKind, Vec<Parent>),
@@ -24,6 +24,8 @@ pub enum Batch {
         machine_identifier: String,
         server_name: String,
         started_at_ms: i64,
+        /// The section keys the sync covered.
+        sections: Vec<String>,
         reply: oneshot::Sender<Result<Committed, StoreError>>,
     },
 }
@@ -69,6 +71,7 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
                         p.parent_key.as_deref(),
                         p.title.as_deref(),
                         p.year,
+                        timestamp(p.updated_at),
                         &p.genres,
                     )?;
                 }
@@ -98,12 +101,14 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
                 machine_identifier,
                 server_name,
                 started_at_ms,
+                sections,
                 reply,
             } => {
                 let result = writer.finish(&Finish {
                     machine_identifier: &machine_identifier,
                     server_name: &server_name,
                     started_at_ms,
+                    sections: &sections,
                 });
                 let _ = reply.send(result);
                 return Ok(());
