@@ -955,7 +955,7 @@ mod tests {
             .filter_map(|a| a.get_env())
             .map(|e| e.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(named.len(), 9);
+        assert_eq!(named.len(), 10);
         for name in &named {
             assert!(env::ALL.contains(&name.as_str()), "{name}");
         }
