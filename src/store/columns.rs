@@ -31,6 +31,8 @@ use crate::clock::SHOWN_TIMES;
 use crate::locks::MutexExt;
 use crate::model::{Filter, SortField, YEARS};
 
+mod patch;
+
 /// How many text-word and artist sets each copy remembers: scrolling a
 /// result asks for the same sets page after page, and common words recur
 /// across searches. Each takes one bit per track.
@@ -45,6 +47,10 @@ const COMMON_WORDS: usize = 24;
 /// in `Columns::load_tracks`).
 const COLUMNS_SQL: &str =
     "SELECT id, is_live, play_count > 0, year, rating, added_at FROM tracks ORDER BY id";
+
+/// The same fields of the tracks a patch changed or added (`patch`).
+const PATCHED_COLUMNS_SQL: &str = "SELECT id, is_live, play_count > 0, year, rating, added_at
+     FROM tracks WHERE id IN (SELECT id FROM temp.patched_ids) ORDER BY id";
 
 /// Sets that took longer than this to build are kept before cheaper ones.
 const EXPENSIVE_SET: Duration = Duration::from_millis(1);
@@ -245,7 +251,15 @@ pub(super) fn library_version(conn: &Connection) -> Result<i64, StoreError> {
 impl Columns {
     fn load(conn: &Connection, version: i64) -> Result<Columns, StoreError> {
         let n: usize = conn.query_row(TRACK_COUNT_SQL, [], |r| r.get::<_, i64>(0))? as usize;
-        let mut columns = Columns {
+        let mut columns = Columns::empty(version, n);
+        columns.load_tracks(conn, n, COLUMNS_SQL)?;
+        columns.load_genres(conn, TRACK_GENRE_IDS_SQL)?;
+        Ok(columns)
+    }
+
+    /// A copy with room for `n` tracks and none yet.
+    fn empty(version: i64, n: usize) -> Columns {
+        Columns {
             version,
             ids: Vec::with_capacity(n),
             live: FixedBitSet::with_capacity(n),
@@ -258,14 +272,12 @@ impl Columns {
             orders: Default::default(),
             order_builds: Mutex::new(()),
             sets: Mutex::new(VecDeque::new()),
-        };
-        columns.load_tracks(conn, n)?;
-        columns.load_genres(conn)?;
-        Ok(columns)
+        }
     }
 
-    fn load_tracks(&mut self, conn: &Connection, n: usize) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare(COLUMNS_SQL)?;
+    /// Reads `n` tracks' fields with `sql` (`COLUMNS_SQL`'s columns).
+    fn load_tracks(&mut self, conn: &Connection, n: usize, sql: &str) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let i = self.ids.len();
@@ -291,9 +303,10 @@ impl Columns {
         Ok(())
     }
 
-    fn load_genres(&mut self, conn: &Connection) -> Result<(), StoreError> {
+    /// Reads the loaded tracks' genres with `sql` (rows by track).
+    fn load_genres(&mut self, conn: &Connection, sql: &str) -> Result<(), StoreError> {
         // The primary key orders the rows by track, so one merge pass suffices.
-        let mut stmt = conn.prepare(TRACK_GENRE_IDS_SQL)?;
+        let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query([])?;
         let mut next = 0usize;
         self.genre_start.push(0);

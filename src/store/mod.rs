@@ -10,6 +10,7 @@
 pub mod backup;
 mod columns;
 pub mod lock;
+pub mod patch;
 pub mod query;
 mod rows;
 mod schema;

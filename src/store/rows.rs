@@ -270,11 +270,6 @@ impl Rows {
         self.genre_ids.insert(folded, id);
         Ok(id)
     }
-
-    /// Forgets remembered genre ids (their rows may have been deleted).
-    pub fn forget_genres(&mut self) {
-        self.genre_ids.clear();
-    }
 }
 
 pub(super) fn valid_year(year: i64) -> bool {

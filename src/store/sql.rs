@@ -71,6 +71,47 @@ pub(super) fn genres_sql(n: usize) -> String {
     )
 }
 
+/// The rowids a patch changed, added or removed, for the statements below
+/// (a temporary table of the patch's own connection).
+pub(super) const PATCHED_IDS_CREATE: &str =
+    "CREATE TEMP TABLE IF NOT EXISTS patched_ids (id INTEGER PRIMARY KEY); DELETE FROM temp.patched_ids;";
+pub(super) const PATCHED_IDS_INSERT: &str = "INSERT INTO temp.patched_ids (id) VALUES (?1)";
+pub(super) const PATCHED_IDS_DROP: &str = "DROP TABLE IF EXISTS temp.patched_ids";
+
+/// The genres of the patched tracks, by track.
+pub(super) const PATCHED_GENRE_IDS_SQL: &str = "SELECT track_id, genre_id FROM track_genres
+     WHERE track_id IN (SELECT id FROM temp.patched_ids) ORDER BY track_id, genre_id";
+
+/// Whether a track has every word of an FTS5 query.
+pub(super) const TEXT_ROW_SQL: &str =
+    "SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid = ?2";
+
+/// The patched tracks still cached, in the ascending order of `field`,
+/// and whether each lacks the field.
+pub(super) fn patched_order_sql(field: SortField) -> String {
+    let sort = Sort {
+        field,
+        descending: false,
+    };
+    format!(
+        "SELECT t.id, {} FROM tracks t WHERE t.id IN (SELECT id FROM temp.patched_ids) ORDER BY {}",
+        missing_sql(field),
+        order_by(sort)
+    )
+}
+
+/// Which of two rowids comes first in the ascending order of `field`.
+pub(super) fn first_of_two_sql(field: SortField) -> String {
+    let sort = Sort {
+        field,
+        descending: false,
+    };
+    format!(
+        "SELECT t.id FROM tracks t WHERE t.id IN (?1, ?2) ORDER BY {} LIMIT 1",
+        order_by(sort)
+    )
+}
+
 /// Every rowid in the ascending order of `field`, and whether the track
 /// lacks the field.
 pub(super) fn order_sql(field: SortField) -> String {

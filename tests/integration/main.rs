@@ -20,6 +20,7 @@ mod library;
 mod logging;
 mod model;
 mod operations;
+mod patch;
 mod plex_robustness;
 mod processes;
 mod query;
