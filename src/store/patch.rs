@@ -90,7 +90,8 @@ impl TrackSnapshot {
     }
 }
 
-const SNAPSHOT_SQL: &str = "SELECT id, title, artist, album, year, section, album_artist, album_key,
+const SNAPSHOT_SQL: &str =
+    "SELECT id, title, artist, album, year, section, album_artist, album_key,
          artist_key, disc, track, duration_ms, rating, play_count, last_played_at, added_at,
          updated_at, is_live, last_rated_at
      FROM tracks WHERE rating_key = ?1";
@@ -332,9 +333,9 @@ impl LibraryPatch {
             "INSERT INTO stats_cache (kind, name, count) VALUES (?1, ?2, ?3)
              ON CONFLICT (kind, name) DO UPDATE SET count = count + excluded.count",
         )?;
-        let mut prune = self
-            .conn
-            .prepare_cached("DELETE FROM stats_cache WHERE kind = ?1 AND name = ?2 AND count <= 0")?;
+        let mut prune = self.conn.prepare_cached(
+            "DELETE FROM stats_cache WHERE kind = ?1 AND name = ?2 AND count <= 0",
+        )?;
         let mut name_of = self
             .conn
             .prepare_cached("SELECT name FROM genres WHERE id = ?1")?;

@@ -73,8 +73,7 @@ pub(super) fn genres_sql(n: usize) -> String {
 
 /// The rowids a patch changed, added or removed, for the statements below
 /// (a temporary table of the patch's own connection).
-pub(super) const PATCHED_IDS_CREATE: &str =
-    "CREATE TEMP TABLE IF NOT EXISTS patched_ids (id INTEGER PRIMARY KEY); DELETE FROM temp.patched_ids;";
+pub(super) const PATCHED_IDS_CREATE: &str = "CREATE TEMP TABLE IF NOT EXISTS patched_ids (id INTEGER PRIMARY KEY); DELETE FROM temp.patched_ids;";
 pub(super) const PATCHED_IDS_INSERT: &str = "INSERT INTO temp.patched_ids (id) VALUES (?1)";
 pub(super) const PATCHED_IDS_DROP: &str = "DROP TABLE IF EXISTS temp.patched_ids";
 
