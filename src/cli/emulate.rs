@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -48,6 +48,12 @@ pub struct EmulateArgs {
     /// URIs (path and query) longer than this get 414.
     #[arg(long, default_value_t = DEFAULT_MAX_URL_LEN)]
     max_url_len: usize,
+    /// Milliseconds between pings on notification streams.
+    #[arg(long, default_value_t = 10_000)]
+    ping_interval_ms: u64,
+    /// Milliseconds a restart (`POST /_emulator/restart`) keeps the port closed.
+    #[arg(long, default_value_t = 1_000)]
+    restart_pause_ms: u64,
     #[command(flatten)]
     faults: FaultArgs,
 }
@@ -94,6 +100,12 @@ struct FaultArgs {
     /// List the first N tracks of every track listing twice.
     #[arg(long, default_value_t = 0)]
     duplicate_tracks: u32,
+    /// Ignore delta filters (`updatedAt>=...`): listings hold the whole section.
+    #[arg(long)]
+    ignore_delta_filters: bool,
+    /// Close every notification stream after this many frames.
+    #[arg(long)]
+    notifications_drop_after: Option<u32>,
 }
 
 impl FaultArgs {
@@ -117,6 +129,8 @@ impl FaultArgs {
             omit_total_size: self.omit_total_size,
             refuse_sorts: self.refuse_sorts.clone(),
             duplicate_tracks: self.duplicate_tracks,
+            ignore_delta_filters: self.ignore_delta_filters,
+            notifications_drop_after: self.notifications_drop_after,
         }
     }
 }
@@ -169,6 +183,9 @@ impl EmulateArgs {
         }
         config.faults = self.faults.faults();
         config.max_url_len = self.max_url_len;
+        config.ping_interval = Duration::from_millis(self.ping_interval_ms.max(1));
+        config.noise_interval = Some(config.ping_interval);
+        config.restart_pause = Duration::from_millis(self.restart_pause_ms);
         config
     }
 }

@@ -7,11 +7,16 @@ Lists sections, pages tracks, albums and artists, reads their fields
 (which makes plexapi reload items whose optional fields are absent),
 reloads items explicitly, follows children, and creates, extends, lists and
 deletes a playlist. Values are compared with the emulator's own library
-(from its control endpoint). Exits non-zero on the first failure.
+(from its control endpoint). Then plexapi's own notification listener
+(`AlertListener`, through `startAlertListener`) connects, a track is edited
+and played through the control endpoint, and the frames it parses are
+checked. Exits non-zero on the first failure.
 """
 
 import json
+import queue
 import sys
+import time
 import urllib.request
 
 import plexapi
@@ -145,6 +150,63 @@ def check_playlist(server, tracks):
     print("playlist: created with 50 tracks, extended to 60, listed, deleted")
 
 
+def control(url, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    method = "GET" if body is None else "POST"
+    request = urllib.request.Request(f"{url}/_emulator{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+def wait_for(received, wanted, seconds=10):
+    """The first frame `wanted` accepts among those the listener parsed."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        try:
+            frame = received.get(timeout=max(0.0, until - time.monotonic()))
+        except queue.Empty:
+            break
+        if wanted(frame):
+            return frame
+    raise AssertionError("the listener did not receive the expected frame")
+
+
+def check_alerts(server, url, track):
+    received = queue.Queue()
+    errors = []
+    listener = server.startAlertListener(callback=received.put, callbackError=errors.append)
+    try:
+        until = time.monotonic() + 10
+        while control(url, "/notifications")["clients"] < 1:
+            expect(time.monotonic() < until, f"the listener did not connect: {errors}")
+            time.sleep(0.05)
+        title = "Edited by the fidelity check"
+        control(url, "/mutations", {"op": "edit", "rating_key": track.ratingKey, "title": title})
+
+        def edited(frame):
+            return frame.get("type") == "timeline" and any(
+                e.get("itemID") == str(track.ratingKey) and e.get("state") == 5
+                for e in frame.get("TimelineEntry", []))
+        frame = wait_for(received, edited)
+        expect(frame["size"] == len(frame["TimelineEntry"]), "timeline size")
+        entry = next(e for e in frame["TimelineEntry"] if e["itemID"] == str(track.ratingKey))
+        expect(entry["identifier"] == "com.plexapp.plugins.library", f"identifier {entry}")
+        expect(entry["type"] == 10 and entry["title"] == title, f"entry {entry}")
+        expect(entry["sectionID"] == str(track.librarySectionID), f"sectionID {entry}")
+        expect(isinstance(entry["updatedAt"], int), f"updatedAt {entry}")
+        control(url, "/mutations", {"op": "play", "rating_key": track.ratingKey})
+        playing = wait_for(received, lambda f: f.get("type") == "playing")
+        session = playing["PlaySessionStateNotification"][0]
+        expect(session["ratingKey"] == str(track.ratingKey) and session["state"] == "stopped",
+               f"playing {session}")
+        expect(not errors, f"listener errors: {errors}")
+    finally:
+        listener.stop()
+    print(f"alerts: plexapi's AlertListener parsed the timeline frame of track {track.ratingKey} "
+          "and the playing frame")
+
+
 def main():
     url, token = sys.argv[1], sys.argv[2]
     print(f"plexapi {plexapi.VERSION}")
@@ -158,6 +220,7 @@ def main():
         check_albums(section, albums_truth, artists_truth)
     expect(len(all_tracks) == len(tracks_truth), "every track was seen")
     check_playlist(server, all_tracks)
+    check_alerts(server, url, all_tracks[0])
     print("fidelity check passed")
 
 

@@ -9,6 +9,8 @@ tracks="${FIDELITY_TRACKS:-800}"
 token="fidelity-check-token"
 
 python3 -c "import plexapi" 2>/dev/null || python3 -m pip install --quiet "plexapi==4.18.3"
+# plexapi's notification listener needs it.
+python3 -c "import websocket" 2>/dev/null || python3 -m pip install --quiet "websocket-client==1.9.0"
 if [ -n "${PLEXCACHE_BIN:-}" ]; then
     binary="$PLEXCACHE_BIN"
 else

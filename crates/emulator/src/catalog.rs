@@ -1,13 +1,14 @@
 //! The served state: the library with its lookup indexes, the cached
-//! listing orders, and the playlists. Lives behind one read-write lock;
-//! every change goes through a method here that rebuilds the indexes and
-//! drops the cached orders.
+//! listing orders, the section markers and the playlists. Lives behind one
+//! read-write lock; every change goes through a method here that rebuilds
+//! the indexes, drops the cached orders and moves the markers.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::EmulatorError;
+use super::effect::{Applied, Effect};
 use super::model::{Album, Artist, Library, Playlist, Section, Track};
 use super::mutation::{self, Mutation};
 use super::order::{self, SortSpec};
@@ -57,13 +58,34 @@ impl Hasher for KeyHasher {
 /// When every section was created: 2010-01-01.
 pub(crate) const SECTION_CREATED_AT: i64 = 1_262_304_000;
 
+/// A section's change markers, as `/library/sections` sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Markers {
+    /// Moves when the section's content changes.
+    pub content_changed_at: i64,
+    /// Moves with content changes too.
+    pub updated_at: i64,
+    /// Moves on every scan, even one that finds nothing.
+    pub scanned_at: i64,
+}
+
+impl Markers {
+    fn at(time: i64) -> Markers {
+        Markers {
+            content_changed_at: time,
+            updated_at: time,
+            scanned_at: time,
+        }
+    }
+}
+
 pub(crate) struct Catalog {
     library: Library,
     playlists: Vec<Playlist>,
     items: KeyMap<ItemRef>,
     album_tracks: KeyMap<Vec<usize>>,
     artist_albums: KeyMap<Vec<usize>>,
-    section_updated_at: HashMap<String, i64>,
+    markers: HashMap<String, Markers>,
     orders: Mutex<HashMap<OrderKey, Arc<Vec<usize>>>>,
 }
 
@@ -76,10 +98,11 @@ impl Catalog {
             items: KeyMap::default(),
             album_tracks: KeyMap::default(),
             artist_albums: KeyMap::default(),
-            section_updated_at: HashMap::new(),
+            markers: HashMap::new(),
             orders: Mutex::new(HashMap::new()),
         };
         catalog.rebuild();
+        catalog.markers = initial_markers(&catalog.library);
         catalog
     }
 
@@ -95,12 +118,17 @@ impl Catalog {
         self.library.sections.iter().find(|s| s.key == key)
     }
 
-    /// The latest change in a section (its creation when it is empty).
+    /// The latest content change in a section (its creation when it never
+    /// changed).
     pub fn section_updated_at(&self, key: &str) -> i64 {
-        self.section_updated_at
+        self.section_markers(key).updated_at
+    }
+
+    pub fn section_markers(&self, key: &str) -> Markers {
+        self.markers
             .get(key)
             .copied()
-            .unwrap_or(SECTION_CREATED_AT)
+            .unwrap_or(Markers::at(SECTION_CREATED_AT))
     }
 
     pub fn item(&self, rating_key: u64) -> Option<ItemRef> {
@@ -166,24 +194,55 @@ impl Catalog {
         Arc::clone(orders.entry(key).or_insert(computed))
     }
 
-    pub fn mutate(&mut self, change: Mutation) -> Result<Vec<u64>, EmulatorError> {
-        let affected = mutation::apply(&mut self.library, change)?;
+    pub fn mutate(&mut self, change: Mutation) -> Result<Applied, EmulatorError> {
+        let applied = mutation::apply(&mut self.library, change)?;
         self.rebuild();
-        Ok(affected)
+        self.move_markers(&applied.effects);
+        Ok(applied)
     }
 
     /// The library changing under a paging client: removes the `remove`
     /// tracks at the lowest offsets of `sort` and adds `add` new ones.
-    pub fn shift(&mut self, section: &str, sort: SortSpec, add: usize, remove: usize) {
+    pub fn shift(&mut self, section: &str, sort: SortSpec, add: usize, remove: usize) -> Applied {
         let order = self.order(section, ListKind::Tracks, sort);
         let doomed: Vec<u64> = order
             .iter()
             .take(remove)
             .map(|&i| self.library.tracks[i].rating_key)
             .collect();
-        mutation::remove_tracks(&mut self.library, &doomed);
-        mutation::add_tracks(&mut self.library, section, add);
+        let mut effects = Vec::new();
+        let mut keys = mutation::remove_tracks(&mut self.library, &doomed, &mut effects);
+        keys.extend(mutation::add_tracks(
+            &mut self.library,
+            section,
+            add,
+            &mut effects,
+        ));
         self.rebuild();
+        self.move_markers(&effects);
+        Applied { keys, effects }
+    }
+
+    /// Content changes move `contentChangedAt` and `updatedAt`, scans
+    /// `scannedAt`, all to the library's clock.
+    fn move_markers(&mut self, effects: &[Effect]) {
+        let now = self.library.now();
+        for effect in effects {
+            if let Some(section) = effect.changed_section() {
+                let markers = self.markers_mut(section);
+                markers.content_changed_at = now;
+                markers.updated_at = now;
+            }
+            if let Some(section) = effect.scanned_section() {
+                self.markers_mut(section).scanned_at = now;
+            }
+        }
+    }
+
+    fn markers_mut(&mut self, section: &str) -> &mut Markers {
+        self.markers
+            .entry(section.to_string())
+            .or_insert(Markers::at(SECTION_CREATED_AT))
     }
 
     /// Tracks named by `keys`: tracks as they are, albums and artists as
@@ -255,7 +314,6 @@ impl Catalog {
     fn rebuild(&mut self) {
         self.index_items();
         self.index_children();
-        self.index_section_times();
         let known = &self.items;
         for playlist in &mut self.playlists {
             playlist
@@ -321,21 +379,28 @@ impl Catalog {
         self.album_tracks = album_tracks;
         self.artist_albums = artist_albums;
     }
+}
 
-    fn index_section_times(&mut self) {
-        let mut latest: HashMap<String, i64> = HashMap::new();
-        let mut note = |section: &str, time: i64| match latest.get_mut(section) {
-            Some(entry) => *entry = (*entry).max(time),
-            None => {
-                latest.insert(section.to_string(), time);
-            }
-        };
-        for track in &self.library.tracks {
-            note(&track.section, track.updated_at);
+/// Every section's markers at its latest item change.
+fn initial_markers(library: &Library) -> HashMap<String, Markers> {
+    let mut latest: HashMap<String, i64> = HashMap::new();
+    let mut note = |section: &str, time: i64| match latest.get_mut(section) {
+        Some(entry) => *entry = (*entry).max(time),
+        None => {
+            latest.insert(section.to_string(), time);
         }
-        for album in &self.library.albums {
-            note(&album.section, album.updated_at);
-        }
-        self.section_updated_at = latest;
+    };
+    for track in &library.tracks {
+        note(&track.section, track.updated_at);
     }
+    for album in &library.albums {
+        note(&album.section, album.updated_at);
+    }
+    for artist in &library.artists {
+        note(&artist.section, artist.updated_at);
+    }
+    latest
+        .into_iter()
+        .map(|(section, time)| (section, Markers::at(time)))
+        .collect()
 }

@@ -30,6 +30,12 @@ pub struct Faults {
     /// The first this many tracks of every track listing are listed twice
     /// (each right after itself), and counted twice in `totalSize`.
     pub duplicate_tracks: u32,
+    /// Delta filters (`updatedAt>=…`) are ignored: listings hold the whole
+    /// section, as from a server that does not know them.
+    pub ignore_delta_filters: bool,
+    /// Every notification stream closes after sending this many frames
+    /// (pings not counted).
+    pub notifications_drop_after: Option<u32>,
 }
 
 impl Faults {

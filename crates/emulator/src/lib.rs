@@ -15,6 +15,7 @@
 //! ```
 
 mod catalog;
+mod effect;
 mod faults;
 mod generate;
 mod model;
@@ -24,6 +25,7 @@ mod render;
 mod server;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use faults::{Faults, PageFault, PageFaultKind, Shift};
 pub use model::{Album, Artist, Library, Playlist, Section, SectionKind, Track};
@@ -44,7 +46,19 @@ pub struct EmulatorConfig {
     pub faults: Faults,
     /// Longest accepted path and query, in bytes; longer gets 414.
     pub max_url_len: usize,
+    /// How often notification streams send a ping (10 s, as Plex).
+    pub ping_interval: Duration,
+    /// How often background noise goes out on the notification stream
+    /// (`None`: only the noise mixed into changes).
+    pub noise_interval: Option<Duration>,
+    /// How long a restart refuses connections.
+    pub restart_pause: Duration,
 }
+
+/// Plex's ping period on notification streams.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
+/// How long `restart()` keeps the port closed unless told otherwise.
+pub const DEFAULT_RESTART_PAUSE: Duration = Duration::from_secs(1);
 
 impl EmulatorConfig {
     /// A configuration with no faults and a fixed server identity.
@@ -57,6 +71,9 @@ impl EmulatorConfig {
             version: String::from("1.41.3.9314-a0bfb8370"),
             faults: Faults::default(),
             max_url_len: DEFAULT_MAX_URL_LEN,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            noise_interval: Some(DEFAULT_PING_INTERVAL),
+            restart_pause: DEFAULT_RESTART_PAUSE,
         }
     }
 }
@@ -84,4 +101,12 @@ pub enum EmulatorError {
     InvalidRating(f64),
     #[error("the library has no music section")]
     NoMusicSection,
+    #[error("no section has key {0:?}")]
+    UnknownSection(String),
+    #[error("no album has rating key {0}")]
+    UnknownAlbum(u64),
+    #[error("no artist has rating key {0}")]
+    UnknownArtist(u64),
+    #[error("invalid change: {0}")]
+    InvalidChange(String),
 }

@@ -97,6 +97,10 @@ pub struct Track {
     pub user_rating: Option<f64>,
     pub view_count: Option<u32>,
     pub last_viewed_at: Option<i64>,
+    /// When the rating last changed (sent as `lastRatedAt`); rating moves
+    /// it, nothing else does.
+    #[serde(default)]
+    pub last_rated_at: Option<i64>,
     pub skip_count: Option<u32>,
     pub added_at: i64,
     pub updated_at: i64,
@@ -239,6 +243,11 @@ impl Library {
         self.clock
     }
 
+    /// The logical clock: the time of the latest change.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock
+    }
+
     /// The first music section (where added tracks go by default).
     pub(crate) fn main_music_section(&self) -> Option<&Section> {
         self.sections.iter().find(|s| s.kind == SectionKind::Music)
@@ -252,10 +261,10 @@ impl Library {
     }
 
     fn latest_timestamp(&self) -> i64 {
-        let tracks = self
-            .tracks
-            .iter()
-            .map(|t| t.updated_at.max(t.last_viewed_at.unwrap_or(0)));
+        let tracks = self.tracks.iter().map(|t| {
+            let viewed = t.last_viewed_at.unwrap_or(0);
+            t.updated_at.max(viewed).max(t.last_rated_at.unwrap_or(0))
+        });
         let albums = self
             .albums
             .iter()

@@ -65,3 +65,54 @@ pub async fn wait_until_served(
     }
     false
 }
+
+/// Faults of a server that ignores delta filters (`updatedAt>=…`) and
+/// answers the whole section.
+pub fn ignoring_delta_filters() -> Faults {
+    Faults {
+        ignore_delta_filters: true,
+        ..Faults::default()
+    }
+}
+
+/// Faults that close every notification stream after `frames` frames.
+pub fn notifications_dropping_after(frames: u32) -> Faults {
+    Faults {
+        notifications_drop_after: Some(frames),
+        ..Faults::default()
+    }
+}
+
+/// Waits until `plex` has exactly `clients` notification streams open,
+/// polling every 10 ms for at most `within`. True when it got there.
+pub async fn wait_for_notification_clients(
+    plex: &EmulatorHandle,
+    clients: usize,
+    within: Duration,
+) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        if plex.notification_clients() == clients {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// An emulator of `tracks` tracks (from `seed`) expecting `token`, whose
+/// notification streams ping every `ping` and send no background noise
+/// (so that a test sees the frames of its own changes, and their noise).
+pub async fn spawn_plex_pinging(
+    tracks: usize,
+    seed: u64,
+    token: &str,
+    ping: Duration,
+) -> anyhow::Result<EmulatorHandle> {
+    let mut config = EmulatorConfig::new(Library::generate(tracks, seed), token);
+    config.ping_interval = ping;
+    config.noise_interval = None;
+    start_emulator(config).await
+}

@@ -67,16 +67,22 @@ impl TrackFactory {
         let added_at = self.added_at + position as i64;
         let (view_count, last_viewed_at) = plays(rng, added_at);
         let file = self.file_name(&title, index, parent_index);
+        // Drawn in the order the fields once were, so that seeds keep
+        // giving the same library.
+        let original_title = self.original_title(rng);
+        let user_rating = rating(rng);
         Track {
             rating_key,
             section: self.section.clone(),
             album_key: self.album_key,
             artist_key: self.artist_key,
-            original_title: self.original_title(rng),
+            original_title,
             index,
             parent_index,
             duration_ms,
-            user_rating: rating(rng),
+            // Rated when added (a stamp that needs no draw from `rng`).
+            last_rated_at: user_rating.map(|_| added_at),
+            user_rating,
             view_count,
             last_viewed_at,
             skip_count: rng.random_bool(0.1).then(|| rng.random_range(1..=5)),

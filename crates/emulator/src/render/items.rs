@@ -140,6 +140,9 @@ fn write_track_numbers(w: &mut dyn Writer, track: &Track) {
     if let Some(last) = track.last_viewed_at {
         w.int("lastViewedAt", last);
     }
+    if let Some(rated) = track.last_rated_at {
+        w.int("lastRatedAt", rated);
+    }
     if let Some(skips) = track.skip_count {
         w.int("skipCount", i64::from(skips));
     }
@@ -282,15 +285,14 @@ pub(crate) fn write_album(w: &mut dyn Writer, catalog: &Catalog, album: &Album, 
     if let Some(deleted) = album.deleted_at {
         w.int("deletedAt", deleted);
     }
-    if view == ItemView::Metadata {
-        write_album_counts(w, catalog, key);
-    }
+    write_album_counts(w, catalog, key);
     w.int("musicAnalysisVersion", 1);
     w.genres(&album.genres, view.tag_limit());
     w.close("Directory");
 }
 
-/// `leafCount` and `viewedLeafCount`: only in metadata answers.
+/// `leafCount` and `viewedLeafCount`, in listings as in metadata (a
+/// reconcile compares `leafCount` with what it holds).
 fn write_album_counts(w: &mut dyn Writer, catalog: &Catalog, album_key: u64) {
     let tracks = catalog.album_tracks(album_key);
     let viewed = tracks
@@ -389,7 +391,8 @@ pub(crate) fn write_section(w: &mut dyn Writer, catalog: &Catalog, section: &Sec
         SectionKind::Music => ("tv.plex.agents.music", "Plex Music"),
         SectionKind::Movie => ("tv.plex.agents.movie", "Plex Movie"),
     };
-    let updated_at = catalog.section_updated_at(&section.key);
+    let markers = catalog.section_markers(&section.key);
+    let updated_at = markers.updated_at;
     w.open("Directory");
     w.flag("allowSync", true);
     w.text(
@@ -415,10 +418,10 @@ pub(crate) fn write_section(w: &mut dyn Writer, catalog: &Catalog, section: &Sec
     w.text("uuid", &section.uuid);
     w.int("updatedAt", updated_at);
     w.int("createdAt", SECTION_CREATED_AT);
-    w.int("scannedAt", updated_at);
+    w.int("scannedAt", markers.scanned_at);
     w.flag("content", true);
     w.flag("directory", true);
-    w.int("contentChangedAt", updated_at);
+    w.int("contentChangedAt", markers.content_changed_at);
     w.flag("hidden", false);
     w.list("Location");
     w.open("Location");

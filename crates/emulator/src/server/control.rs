@@ -1,8 +1,10 @@
 //! The control endpoint under `/_emulator` (no token): faults, mutations,
-//! the library, playlists, counters and the machine identifier, as JSON,
-//! for tests and for other processes driving `plexcache emulate`.
+//! the library, playlists, counters, the machine identifier, dropping the
+//! notification streams and restarting, as JSON, for tests and for other
+//! processes driving `plexcache emulate`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,8 +13,8 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use crate::EmulatorError;
@@ -27,6 +29,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/playlists", get(get_playlists))
         .route("/stats", get(get_stats))
         .route("/machine-identifier", put(put_machine_identifier))
+        .route("/notifications", get(get_notifications))
+        .route("/notifications/drop", post(post_drop_notifications))
+        .route("/restart", post(post_restart))
 }
 
 /// A JSON answer.
@@ -78,7 +83,10 @@ async fn post_mutation(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         Ok(keys) => json_of(&keys),
         Err(error) => {
             let status = match error {
-                EmulatorError::UnknownTrack(_) => StatusCode::NOT_FOUND,
+                EmulatorError::UnknownTrack(_)
+                | EmulatorError::UnknownAlbum(_)
+                | EmulatorError::UnknownArtist(_)
+                | EmulatorError::UnknownSection(_) => StatusCode::NOT_FOUND,
                 _ => StatusCode::BAD_REQUEST,
             };
             error_answer(status, &error.to_string())
@@ -111,4 +119,39 @@ async fn put_machine_identifier(State(shared): State<Arc<Shared>>, body: Bytes) 
         ),
         Err(answer) => *answer,
     }
+}
+
+/// `{"clients": n}`: how many notification streams are open.
+async fn get_notifications(State(shared): State<Arc<Shared>>) -> Response {
+    json_of(&serde_json::json!({ "clients": shared.notifier.clients() }))
+}
+
+async fn post_drop_notifications(State(shared): State<Arc<Shared>>) -> Response {
+    shared.notifier.drop_all();
+    json_of(&serde_json::json!({ "dropped": true }))
+}
+
+/// The body of `POST /_emulator/restart` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RestartRequest {
+    /// How long the port stays closed, in milliseconds.
+    pause_ms: Option<u64>,
+}
+
+async fn post_restart(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        RestartRequest::default()
+    } else {
+        match parse::<RestartRequest>(&body) {
+            Ok(request) => request,
+            Err(answer) => return *answer,
+        }
+    };
+    let pause = request
+        .pause_ms
+        .map_or(shared.restart_pause, Duration::from_millis);
+    // This answer is still delivered: open connections linger a moment.
+    shared.restart(pause);
+    json_of(&serde_json::json!({ "pause_ms": pause.as_millis() as u64 }))
 }

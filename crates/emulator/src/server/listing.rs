@@ -1,7 +1,8 @@
 //! `/library/sections/{key}/all?type=8|9|10`: artists, albums or tracks of
 //! a section, in the requested order, paged by query or headers, with the
 //! page faults, the library shift, the page size cap, the missing
-//! `totalSize`, refused sorts and listed-twice tracks applied.
+//! `totalSize`, refused sorts and listed-twice tracks applied, and narrowed
+//! by delta filters (`updatedAt>=…`, see `delta`).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::Shared;
+use super::delta::{self, Delta};
 use super::page_fault::{self, Listed};
 use super::request::{PageHeaders, Paging, PlexError, PlexRequest, document};
 use crate::catalog::{Catalog, ListKind};
@@ -30,6 +32,8 @@ struct ListingQuery {
     sort: SortSpec,
     paging: Paging,
     format: Format,
+    /// Delta filters in force (none when the server ignores them).
+    deltas: Vec<Delta>,
 }
 
 pub(crate) async fn section_all(
@@ -71,12 +75,14 @@ async fn serve_listing(shared: Arc<Shared>, query: ListingQuery) -> Result<Respo
         return Ok(page_fault::after_render(listed, query.format, hit));
     }
     if track_page && let Some(shift) = faults.shift_per_page {
-        shared.catalog_mut().shift(
+        let mut catalog = shared.catalog_mut();
+        let applied = catalog.shift(
             &query.section,
             query.sort,
             shift.add as usize,
             shift.remove as usize,
         );
+        shared.notifier.publish(&catalog, &applied.effects);
     }
     shared.serve_items(listed.count).await;
     Ok(document(query.format, listed.body, listed.page))
@@ -98,12 +104,18 @@ fn listing_query(
         return Err(PlexError::Internal);
     }
     let sort = SortSpec::parse(request.param("sort")).map_err(PlexError::BadRequest)?;
+    let deltas = if shared.faults().ignore_delta_filters {
+        Vec::new()
+    } else {
+        Delta::parse_all(&request.query)
+    };
     Ok(ListingQuery {
         section,
         kind,
         sort,
         paging: request.paging,
         format: request.format,
+        deltas,
     })
 }
 
@@ -137,7 +149,10 @@ fn listing_order(catalog: &Catalog, query: &ListingQuery, faults: &Faults) -> Ar
     let Some(kind) = query.kind else {
         return Arc::new(Vec::new());
     };
-    let order = catalog.order(&query.section, kind, query.sort);
+    let mut order = catalog.order(&query.section, kind, query.sort);
+    if !query.deltas.is_empty() {
+        order = Arc::new(delta::filter(catalog, kind, &order, &query.deltas));
+    }
     let twice = faults.duplicate_tracks as usize;
     if kind != ListKind::Tracks || twice == 0 {
         return order;

@@ -1,12 +1,15 @@
 //! The HTTP side of the emulator: shared state, the router, the guard every
-//! request passes (URI length, offline, latency, token, 401 fault), and the
-//! handle tests and the command use to steer a running emulator.
+//! request passes (URI length, offline, latency, token, 401 fault), the
+//! notification stream, and the handle tests and the command use to steer
+//! a running emulator.
 
 mod control;
+mod delta;
 mod guard;
 mod library;
 mod listing;
 mod net;
+mod notify;
 mod page_fault;
 mod playlists;
 mod request;
@@ -28,6 +31,7 @@ use super::model::{Library, Playlist};
 use super::mutation::Mutation;
 use super::{EmulatorConfig, EmulatorError};
 use net::{Gate, GatedListener};
+use notify::Notifier;
 
 /// How long connections stay open after `offline_after_items` fires, so
 /// the answer that crossed the limit is still delivered.
@@ -54,6 +58,8 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     items_served: AtomicU64,
     gate: Arc<Gate>,
+    notifier: Notifier,
+    restart_pause: Duration,
 }
 
 impl Shared {
@@ -91,8 +97,21 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner) = id.to_string();
     }
 
+    /// Changes the library and sends the change's frames (under the lock,
+    /// so that frames go out in the order of the changes).
     pub fn mutate(&self, change: Mutation) -> Result<Vec<u64>, EmulatorError> {
-        self.catalog_mut().mutate(change)
+        let mut catalog = self.catalog_mut();
+        let applied = catalog.mutate(change)?;
+        self.notifier.publish(&catalog, &applied.effects);
+        Ok(applied.keys)
+    }
+
+    /// Closes the notification streams and the port for `pause`, then
+    /// listens again. Changes made meanwhile send frames nobody gets.
+    pub fn restart(&self, pause: Duration) {
+        self.notifier.drop_all();
+        self.gate.go_offline(Some(OFFLINE_LINGER));
+        self.gate.reopen_after(pause);
     }
 
     pub fn stats(&self) -> Stats {
@@ -148,6 +167,7 @@ pub async fn start(
 ) -> std::io::Result<EmulatorHandle> {
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    let notifier = Notifier::new(config.ping_interval, shutdown.clone());
     let gate = Arc::new(Gate::new(listener, addr, shutdown.clone()));
     let shared = Arc::new(Shared {
         catalog: RwLock::new(Catalog::new(config.library)),
@@ -160,7 +180,12 @@ pub async fn start(
         requests: AtomicU64::new(0),
         items_served: AtomicU64::new(0),
         gate: Arc::clone(&gate),
+        notifier,
+        restart_pause: config.restart_pause,
     });
+    if let Some(every) = config.noise_interval {
+        spawn_noise(Arc::clone(&shared), every, shutdown.clone());
+    }
     let app = router(Arc::clone(&shared));
     let signal = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -177,8 +202,31 @@ pub async fn start(
     })
 }
 
+/// Background noise on the notification stream, as a real server sends.
+fn spawn_noise(shared: Arc<Shared>, every: Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            if shared.notifier.clients() > 0 {
+                shared.notifier.publish_noise(&shared.catalog());
+            }
+        }
+    });
+}
+
 fn router(shared: Arc<Shared>) -> Router {
+    // Plex's paths start with a `:` segment, which the router cannot name;
+    // the handlers check it.
     Router::new()
+        .route("/{colon}/websockets/notifications", get(notify::websocket))
+        .route("/{colon}/websocket/notifications", get(notify::websocket))
+        .route(
+            "/{colon}/eventsource/notifications",
+            get(notify::event_source),
+        )
         .route("/identity", get(library::identity))
         .route("/", get(library::server_root))
         .route("/library", get(library::library_root))
@@ -255,8 +303,31 @@ impl EmulatorHandle {
                 tracing::warn!(%error, addr = %self.addr(), "cannot listen again");
             }
         } else {
+            self.shared.notifier.drop_all();
             self.shared.gate.go_offline(None);
         }
+    }
+
+    /// Closes every notification stream now (clients may connect again).
+    pub fn drop_notifications(&self) {
+        self.shared.notifier.drop_all();
+    }
+
+    /// How many notification streams are open.
+    pub fn notification_clients(&self) -> usize {
+        self.shared.notifier.clients()
+    }
+
+    /// A restart: the notification streams close and the port refuses
+    /// connections for the configured pause (1 s by default), then serves
+    /// again. Changes made meanwhile happen, but their frames are lost.
+    pub fn restart(&self) {
+        self.shared.restart(self.shared.restart_pause);
+    }
+
+    /// A restart with its own pause.
+    pub fn restart_for(&self, pause: Duration) {
+        self.shared.restart(pause);
     }
 
     pub fn stats(&self) -> Stats {
@@ -265,6 +336,7 @@ impl EmulatorHandle {
 
     /// Stops serving and waits for the server task to end.
     pub async fn shutdown(self) {
+        self.shared.notifier.drop_all();
         self.shutdown.cancel();
         self.shared.gate.close();
         let task = self

@@ -104,6 +104,17 @@ impl Gate {
         Ok(())
     }
 
+    /// Listens again after `pause` (a restart), on the gate's runtime.
+    pub fn reopen_after(self: &Arc<Self>, pause: Duration) {
+        let gate = Arc::clone(self);
+        self.runtime.spawn(async move {
+            tokio::time::sleep(pause).await;
+            if let Err(error) = gate.go_online() {
+                tracing::warn!(%error, addr = %gate.addr(), "cannot listen again after a restart");
+            }
+        });
+    }
+
     fn bind(&self) -> io::Result<TcpListener> {
         let _runtime = self.runtime.enter();
         let socket = if self.addr.is_ipv4() {
