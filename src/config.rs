@@ -31,6 +31,11 @@ pub const REFRESH_AGE_HOURS: Bounds = Bounds {
     above: 0.0,
     max: 24.0 * 365.0,
 };
+/// Days between full syncs that check everything (0: never; deltas only).
+pub const FULL_SWEEP_DAYS: Bounds = Bounds {
+    above: -1.0,
+    max: 365.0,
+};
 /// Seconds one request to Plex may take.
 pub const TIMEOUT_SECS: Bounds = Bounds {
     above: 0.0,
@@ -96,6 +101,7 @@ pub mod env {
     pub const PASSWORD: &str = "PLEXCACHE_PASSWORD";
     pub const LISTEN: &str = "PLEXCACHE_LISTEN";
     pub const PROBE_INTERVAL_SECS: &str = "PLEXCACHE_PROBE_INTERVAL_SECS";
+    pub const FULL_SWEEP: &str = "PLEXCACHE_FULL_SWEEP";
 
     pub const ALL: &[&str] = &[
         DATA_DIR,
@@ -111,11 +117,13 @@ pub mod env {
         LISTEN,
         PASSWORD,
         PROBE_INTERVAL_SECS,
+        FULL_SWEEP,
     ];
 }
 
 /// Defaults of the settings a layer leaves unset.
 pub const DEFAULT_REFRESH_AGE_HOURS: f64 = 24.0;
+pub const DEFAULT_FULL_SWEEP_DAYS: f64 = 7.0;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 30.0;
 pub const DEFAULT_RETRIES: u32 = 2;
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -150,6 +158,11 @@ pub struct Overrides {
     #[arg(long, env = env::REFRESH_AGE_HOURS, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_age_hours: Option<f64>,
+    /// Days between full syncs that re-read everything; refreshes in
+    /// between fetch only what changed (0: never).
+    #[arg(long = "full-sweep-days", env = env::FULL_SWEEP, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_sweep_days: Option<f64>,
     /// Accept an untrusted (self-signed) TLS certificate from Plex.
     #[arg(long, env = env::ACCEPT_INVALID_CERTS, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -200,6 +213,9 @@ pub struct Settings {
     pub sections: Vec<String>,
     /// A cache older than this is refreshed in the background.
     pub refresh_age: Duration,
+    /// A full sync is due when the last one is this old (`None`: never);
+    /// refreshes in between fetch only what changed.
+    pub full_sweep: Option<Duration>,
     pub accept_invalid_certs: bool,
     /// Per-request timeout towards Plex.
     pub timeout: Duration,
@@ -255,6 +271,12 @@ impl Settings {
                     .refresh_age_hours
                     .or(file.refresh_age_hours)
                     .unwrap_or(DEFAULT_REFRESH_AGE_HOURS),
+            )?,
+            full_sweep: sweep_days(
+                overrides
+                    .full_sweep_days
+                    .or(file.full_sweep_days)
+                    .unwrap_or(DEFAULT_FULL_SWEEP_DAYS),
             )?,
             accept_invalid_certs: overrides
                 .accept_invalid_certs
@@ -337,6 +359,9 @@ impl Settings {
             }
             next.refresh_age = Duration::from_secs_f64(hours * 3600.0);
         }
+        if let Some(days) = change.full_sweep_days {
+            next.full_sweep = sweep_days(days)?;
+        }
         if let Some(accept) = change.accept_invalid_certs {
             next.accept_invalid_certs = accept;
         }
@@ -382,6 +407,18 @@ fn hours(value: f64) -> Result<Duration, ConfigError> {
         });
     }
     Ok(Duration::from_secs_f64(value * 3600.0))
+}
+
+/// The sweep interval: `None` for 0 (never).
+fn sweep_days(value: f64) -> Result<Option<Duration>, ConfigError> {
+    let Bounds { max, .. } = FULL_SWEEP_DAYS;
+    if !FULL_SWEEP_DAYS.contains(value) || value < 0.0 {
+        return Err(ConfigError::Invalid {
+            name: "full_sweep_days",
+            message: format!("{value} is not between 0 (never) and {max} days"),
+        });
+    }
+    Ok((value > 0.0).then(|| Duration::from_secs_f64(value * 86_400.0)))
 }
 
 fn seconds(value: f64) -> Result<Duration, ConfigError> {
@@ -848,6 +885,33 @@ mod tests {
         assert!(Settings::load(dir.path(), bad).is_err());
     }
 
+    #[test]
+    fn the_full_sweep_is_weekly_by_default_zero_is_never_and_negatives_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |days: Option<f64>| {
+            Settings::load(
+                dir.path(),
+                Overrides {
+                    full_sweep_days: days,
+                    ..Default::default()
+                },
+            )
+        };
+        let week = Duration::from_secs(7 * 86_400);
+        assert_eq!(load(None).unwrap().full_sweep, Some(week));
+        assert_eq!(load(Some(0.0)).unwrap().full_sweep, None);
+        assert_eq!(
+            load(Some(0.5)).unwrap().full_sweep,
+            Some(Duration::from_secs(43_200))
+        );
+        for bad in [-1.0, -0.5, 400.0, f64::NAN] {
+            assert!(load(Some(bad)).is_err(), "{bad}");
+        }
+        std::fs::write(dir.path().join(CONFIG_FILE), "full_sweep_days = 2.0\n").unwrap();
+        let s = Settings::load(dir.path(), Overrides::default()).unwrap();
+        assert_eq!(s.full_sweep, Some(Duration::from_secs(2 * 86_400)));
+    }
+
     #[derive(clap::Parser)]
     struct Flags {
         #[command(flatten)]
@@ -891,7 +955,7 @@ mod tests {
             .filter_map(|a| a.get_env())
             .map(|e| e.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(named.len(), 9);
+        assert_eq!(named.len(), 10);
         for name in &named {
             assert!(env::ALL.contains(&name.as_str()), "{name}");
         }

@@ -9,17 +9,23 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
+use crate::model::SyncKind;
 use crate::store::Store;
-use crate::sync::{Progress, SyncEngine, SyncError};
+use crate::sync::{Progress, SyncEngine, SyncError, SyncMode};
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
+    /// Read the whole library again, even when only the changes since the
+    /// last sync could be fetched.
+    #[arg(long)]
+    full: bool,
     #[command(flatten)]
     common: super::CommonArgs,
 }
 
 impl SyncArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let full = self.full;
         let settings = self.common.settings()?;
         // Opening (it may migrate) and taking the sync lock are blocking work.
         let (engine, started) = tokio::task::spawn_blocking(move || {
@@ -49,10 +55,23 @@ impl SyncArgs {
             on_signal.cancel();
         });
         let reporter = tokio::spawn(report_progress(engine.progress().clone()));
-        let result = engine.run(ticket, cancel).await;
+        let mode = if full { SyncMode::Full } else { SyncMode::Auto };
+        let result = engine.run_mode(ticket, cancel, mode).await;
         reporter.abort();
         let _ = reporter.await;
         match result {
+            Ok(report) if report.kind == SyncKind::Delta => {
+                println!(
+                    "refreshed {} tracks from {} in {:.1} s, fetching only the changes ({} added, {} changed, {} removed)",
+                    report.committed.track_count,
+                    report.server.name,
+                    report.seconds,
+                    report.committed.added,
+                    report.changed,
+                    report.committed.removed
+                );
+                Ok(ExitCode::SUCCESS)
+            }
             Ok(report) => {
                 println!(
                     "synced {} tracks from {} in {:.1} s ({} added, {} removed)",

@@ -5,7 +5,9 @@
 //! and only to the configured origin: redirects elsewhere are refused.
 //! Answers are read up to a size limit, never whole whatever their size.
 
+pub mod delta;
 mod error;
+pub mod notify;
 pub mod wire;
 
 use std::sync::{Arc, Mutex};
@@ -14,7 +16,9 @@ use std::time::Duration;
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
+pub use delta::{AlbumCount, DeltaField, Since};
 pub use error::PlexError;
+pub use notify::{Notification, NotificationStream, PlayingEntry, TimelineEntry};
 use wire::{Envelope, ItemContainer};
 
 use crate::config::{self, Secret, Settings};
@@ -104,6 +108,18 @@ pub struct Section {
     pub title: String,
     #[serde(skip)]
     pub kind: String,
+    /// When the section's content last changed, and when it was last
+    /// scanned (a scan that finds nothing moves only `scanned_at`).
+    #[serde(skip)]
+    pub markers: SectionMarkers,
+}
+
+/// A section's change markers on `/library/sections` (Unix seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SectionMarkers {
+    pub content_changed_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub scanned_at: Option<i64>,
 }
 
 impl Section {
@@ -309,6 +325,11 @@ impl PlexClient {
                 key: s.key,
                 title: s.title,
                 kind: s.kind,
+                markers: SectionMarkers {
+                    content_changed_at: s.content_changed_at,
+                    updated_at: s.updated_at,
+                    scanned_at: s.scanned_at,
+                },
             })
             .collect())
     }
@@ -537,30 +558,33 @@ impl PlexClient {
             .send()
             .await
             .map_err(|e| self.transport_error(path, e))?;
-        match response.status() {
-            s if s.is_success() => {}
-            s if s.is_redirection() => {
-                // Same-origin redirects were followed; this one leads elsewhere.
-                return Err(PlexError::Redirected {
-                    path: path.into(),
-                    to: redirect_origin(&response),
-                });
-            }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(PlexError::TokenRejected { path: path.into() });
-            }
-            StatusCode::NOT_FOUND => return Err(PlexError::NotFound { what: path.into() }),
-            s => {
-                return Err(PlexError::ServerError {
-                    path: path.into(),
-                    status: s.as_u16(),
-                });
-            }
-        }
+        self.check_status(path, &response)?;
         let body = self.read_body(path, response).await?;
         let envelope: Envelope<T> =
             serde_json::from_slice(&body).map_err(|e| PlexError::unreadable(path, &e))?;
         Ok(envelope.container)
+    }
+
+    /// A failure status as its error.
+    fn check_status(&self, path: &str, response: &reqwest::Response) -> Result<(), PlexError> {
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            s if s.is_redirection() => {
+                // Same-origin redirects were followed; this one leads elsewhere.
+                Err(PlexError::Redirected {
+                    path: path.into(),
+                    to: redirect_origin(response),
+                })
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(PlexError::TokenRejected { path: path.into() })
+            }
+            StatusCode::NOT_FOUND => Err(PlexError::NotFound { what: path.into() }),
+            s => Err(PlexError::ServerError {
+                path: path.into(),
+                status: s.as_u16(),
+            }),
+        }
     }
 
     /// The body, up to `max_body_bytes`: an oversized answer fails as soon

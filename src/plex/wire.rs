@@ -54,6 +54,12 @@ pub struct WireSection {
     pub kind: String,
     #[serde(default)]
     pub title: String,
+    #[serde(default, deserialize_with = "flex_i64")]
+    pub content_changed_at: Option<i64>,
+    #[serde(default, deserialize_with = "flex_i64")]
+    pub updated_at: Option<i64>,
+    #[serde(default, deserialize_with = "flex_i64")]
+    pub scanned_at: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,6 +56,7 @@ impl Library {
             .spawn(async move { library.probe_loop(answered).await });
         let library = self.clone();
         self.tasks.spawn(async move { library.stale_loop().await });
+        self.start_live();
     }
 
     /// Cancels the background work (a running sync too: the old library
@@ -129,7 +130,13 @@ impl Library {
         {
             self.switch_server(server).await;
         }
-        *self.probe.write_unpoisoned() = found;
+        let was = std::mem::replace(&mut *self.probe.write_unpoisoned(), found.clone());
+        if was.connected != found.connected {
+            self.events.publish(super::LibraryEvent::Connection {
+                plex_connected: found.connected.unwrap_or(false),
+                live: self.live_state().live,
+            });
+        }
     }
 
     /// The configured server is not the one the cache came from: drops the

@@ -8,6 +8,7 @@
 
 mod background;
 pub mod events;
+mod live;
 mod playlists;
 mod queries;
 pub mod schedule;
@@ -22,7 +23,7 @@ use tokio_util::task::TaskTracker;
 use crate::locks::{MutexExt, RwLockExt};
 use crate::model::SyncState;
 use crate::store::ChangeStamp;
-use crate::sync::SyncEngine;
+use crate::sync::{SyncEngine, SyncMode, SyncReport};
 
 pub use crate::config::{Overrides, Secret, Settings, redact_url};
 pub use crate::metrics::Metrics;
@@ -279,7 +280,11 @@ impl Library {
             stale: schedule::is_stale(sync_state.synced_at, now, settings.refresh_age),
             configured: settings.plex_configured(),
             live: live.live,
-            last_change_at: live.last_change_at.or(sync_state.synced_at),
+            // Another process's commits show through the file's record.
+            last_change_at: live
+                .last_change_at
+                .max(sync_state.last_change_at)
+                .or(sync_state.synced_at),
             server: shown_server(server_changed, probe.server, sync_state),
         }
     }
@@ -298,27 +303,50 @@ impl Library {
 
     fn run_sync(&self, ticket: crate::sync::SyncTicket) {
         let library = self.clone();
-        let cancel = self.shutdown.child_token();
+        // Announced before this returns, so the caller's next look sees it.
         self.events.publish(LibraryEvent::SyncProgress);
         self.tasks.spawn(async move {
-            let started = Instant::now();
-            let result = library.engine.run(ticket, cancel).await;
-            let outcome = match &result {
-                Ok(_) => "success",
-                Err(error) => error.kind(),
-            };
-            library.metrics.sync_ended(outcome, started.elapsed());
-            library.refresh_state().await;
-            if let Ok(report) = &result {
-                library.note_change(LibraryChange {
-                    added: report.committed.added.max(0) as u64,
-                    changed: 0,
-                    removed: report.committed.removed.max(0) as u64,
-                    at: library.now(),
-                });
-            }
-            library.events.publish(LibraryEvent::SyncProgress);
+            let _ = library.run_ticket(ticket, SyncMode::Auto).await;
         });
+    }
+
+    /// Runs a sync now and waits for it (a refresh when only changes are
+    /// needed); `AlreadyRunning` when one runs.
+    pub async fn sync_now(&self, mode: SyncMode) -> Result<SyncReport, SyncError> {
+        let engine = self.engine.clone();
+        let ticket = unblock(move || engine.try_start())
+            .await
+            .ok_or(SyncError::Cancelled)??;
+        self.events.publish(LibraryEvent::SyncProgress);
+        self.run_ticket(ticket, mode).await
+    }
+
+    /// Runs the sync `ticket` allows (its start is announced already),
+    /// announcing its end and changes.
+    async fn run_ticket(
+        &self,
+        ticket: crate::sync::SyncTicket,
+        mode: SyncMode,
+    ) -> Result<SyncReport, SyncError> {
+        let cancel = self.shutdown.child_token();
+        let started = Instant::now();
+        let result = self.engine.run_mode(ticket, cancel, mode).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(error) => error.kind(),
+        };
+        self.metrics.sync_ended(outcome, started.elapsed());
+        self.refresh_state().await;
+        if let Ok(report) = &result {
+            self.note_change(LibraryChange {
+                added: report.committed.added.max(0) as u64,
+                changed: report.changed,
+                removed: report.committed.removed.max(0) as u64,
+                at: self.now(),
+            });
+        }
+        self.events.publish(LibraryEvent::SyncProgress);
+        result
     }
 
     /// Where the library announces changes, sync progress and Plex's

@@ -92,6 +92,16 @@ pub fn stale_check(
     }
 }
 
+/// Whether a refresh must re-read everything because the periodic full
+/// sweep is due: the last full sync is at least `full_sweep` old, or
+/// there never was one. `None` (a sweep of 0 days) never asks for one.
+pub fn full_sweep_due(full_synced_at: Option<i64>, now: i64, full_sweep: Option<Duration>) -> bool {
+    match full_sweep {
+        None => false,
+        Some(every) => is_stale(full_synced_at, now, every),
+    }
+}
+
 /// The probed server is not the one the cache came from.
 pub fn server_changed(probed: Option<&ServerInfo>, cached_machine: Option<&str>) -> bool {
     probed
@@ -194,6 +204,17 @@ mod tests {
             stale_check(true, true, &never, day, NOW),
             StaleCheck::Running
         );
+    }
+
+    #[test]
+    fn the_full_sweep_falls_due_a_week_after_the_last_full_sync_unless_disabled() {
+        let week = Some(Duration::from_secs(7 * 24 * HOUR as u64));
+        assert!(full_sweep_due(None, NOW, week), "never fully synced");
+        assert!(!full_sweep_due(Some(NOW - 7 * 24 * HOUR + 1), NOW, week));
+        assert!(full_sweep_due(Some(NOW - 7 * 24 * HOUR), NOW, week));
+        assert!(!full_sweep_due(Some(NOW + 60), NOW, week), "a clock behind");
+        assert!(!full_sweep_due(None, NOW, None), "0 days: never");
+        assert!(!full_sweep_due(Some(0), NOW, None));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! a failed, cancelled or killed sync leaves the previous library untouched.
 
 mod background;
+mod cached;
+pub mod delta;
 mod derive;
 pub mod live;
 mod plan;
@@ -17,18 +19,20 @@ use futures::{StreamExt, TryStreamExt, stream};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_millis;
+use crate::clock::{now_millis, now_unix};
 use crate::config::Settings;
 use crate::locks::{MutexExt, RwLockExt};
-use crate::model::Outcome;
+use crate::model::{Outcome, SyncKind};
 use crate::plex::{
     ClientOptions, ListKind, ListingOrder, Parent, PlexClient, PlexError, Section, ServerInfo,
 };
+use crate::store::patch::PatchFinish;
 use crate::store::state::{HistoryStart, SyncOutcome};
 use crate::store::write::{Committed, ParentKind};
 use crate::store::{Store, StoreError, SyncLock};
 
 pub use crate::errors::error_message;
+pub use cached::track_keys_of_parent as cached_track_keys_of_parent;
 pub use plan::{PageWalk, PassCheck, PassFigures, PassKeys, check_pass};
 pub use progress::{Phase, Progress, ProgressReport};
 use writer::{Batch, WriterHandle};
@@ -93,8 +97,25 @@ impl SyncError {
 pub struct SyncReport {
     pub server: ServerInfo,
     pub committed: Committed,
+    /// Tracks updated in place (a delta refresh counts them; a full sync
+    /// replaces everything and counts none).
+    pub changed: u64,
+    /// A full sync, or a delta refresh.
+    pub kind: SyncKind,
     pub passes: u32,
     pub seconds: f64,
+}
+
+/// How a sync reads the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// Only what changed when the cache allows it (a full sync of this
+    /// server and sections, with cursors) and no full sweep is due; else
+    /// everything.
+    #[default]
+    Auto,
+    /// Everything, whatever the cache holds.
+    Full,
 }
 
 /// Runs syncs against the current settings. Cheap to clone.
@@ -106,6 +127,11 @@ pub struct SyncEngine {
     /// The listing order each server (by machine identifier) accepted, so
     /// refused orders are tried, and logged, once per process.
     orders: Arc<Mutex<HashMap<String, ListingOrder>>>,
+    /// Held while a sync or a live update changes the library, so the two
+    /// never overlap.
+    writing: Arc<tokio::sync::Mutex<()>>,
+    /// Set when a server was found ignoring delta filters.
+    deltas_ignored: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Proof that this caller holds the one sync slot (in this process, and the
@@ -128,7 +154,21 @@ impl SyncEngine {
             settings,
             progress: Progress::default(),
             orders: Arc::default(),
+            writing: Arc::default(),
+            deltas_ignored: Arc::default(),
         }
+    }
+
+    /// Held by whatever changes the library (a sync, a live update).
+    pub fn write_slot(&self) -> &Arc<tokio::sync::Mutex<()>> {
+        &self.writing
+    }
+
+    /// Whether a server was found ignoring delta filters (refreshes of it
+    /// are full syncs).
+    pub fn deltas_ignored(&self) -> bool {
+        self.deltas_ignored
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The listing order that worked for a server, once a sync talked to it.
@@ -193,14 +233,25 @@ impl SyncEngine {
         }
     }
 
-    /// Runs a sync to the end, recording its outcome in the history and,
-    /// on failure, as the last error.
+    /// Runs a full sync to the end, recording its outcome in the history
+    /// and, on failure, as the last error.
     pub async fn run(
         &self,
         ticket: SyncTicket,
         cancel: CancellationToken,
     ) -> Result<SyncReport, SyncError> {
-        let history = self
+        self.run_mode(ticket, cancel, SyncMode::Full).await
+    }
+
+    /// Runs a sync in `mode` to the end, recording its outcome (and kind)
+    /// in the history and, on failure, as the last error.
+    pub async fn run_mode(
+        &self,
+        ticket: SyncTicket,
+        cancel: CancellationToken,
+        mode: SyncMode,
+    ) -> Result<SyncReport, SyncError> {
+        let mut history = self
             .unblock(|engine| {
                 Ok(engine.store.start_history().unwrap_or_else(|(start, e)| {
                     tracing::warn!("cannot record the sync's start: {}", error_message(&e));
@@ -211,9 +262,13 @@ impl SyncEngine {
         let started = std::time::Instant::now();
         let engine = self.clone();
         let result = background::run_in_background(cancel.child_token(), move || async move {
-            engine.sync(started).await
+            let _writing = engine.writing.clone().lock_owned().await;
+            engine.sync(started, mode).await
         })
         .await;
+        if let Ok(report) = &result {
+            history.kind = report.kind;
+        }
         // The writer thread may still be rolling back; it finishes on its own.
         // The ticket goes only once the outcome is recorded, even if this
         // future is dropped meanwhile.
@@ -246,8 +301,10 @@ impl SyncEngine {
             Ok(report) => {
                 self.store.clear_unsaved_error();
                 tracing::info!(
+                    kind = report.kind.name(),
                     tracks = report.committed.track_count,
                     added = report.committed.added,
+                    changed = report.changed,
                     removed = report.committed.removed,
                     passes = report.passes,
                     seconds = format!("{:.2}", report.seconds),
@@ -310,7 +367,11 @@ impl SyncEngine {
         }
     }
 
-    async fn sync(&self, started: std::time::Instant) -> Result<SyncReport, SyncError> {
+    async fn sync(
+        &self,
+        started: std::time::Instant,
+        mode: SyncMode,
+    ) -> Result<SyncReport, SyncError> {
         let settings = self.settings();
         let started_at_ms = now_millis();
         self.progress.set_phase(Phase::Connecting);
@@ -325,6 +386,13 @@ impl SyncEngine {
         self.unblock(move |engine| engine.forget_old_server(&found))
             .await?;
         let sections = client.music_sections(&settings.sections).await?;
+        if mode == SyncMode::Auto
+            && let Some(report) = self
+                .delta_if_possible(&client, &server, &sections, started)
+                .await?
+        {
+            return Ok(report);
+        }
 
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "connected");
         let WriterHandle { sender, done } =
@@ -374,9 +442,80 @@ impl SyncEngine {
         Ok(SyncReport {
             server,
             committed,
+            changed: 0,
+            kind: SyncKind::Full,
             passes,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// A delta refresh when the cache allows one, no full sweep is due and
+    /// the server honours delta filters; `None` asks for a full sync.
+    async fn delta_if_possible(
+        &self,
+        client: &PlexClient,
+        server: &ServerInfo,
+        sections: &[Section],
+        started: std::time::Instant,
+    ) -> Result<Option<SyncReport>, SyncError> {
+        let settings = self.settings();
+        let state = self
+            .unblock(|engine| Ok(engine.store.sync_state()?))
+            .await?;
+        let sweep_due = crate::service::schedule::full_sweep_due(
+            state.full_synced_at,
+            now_unix(),
+            settings.full_sweep,
+        );
+        if !delta::delta_possible(&state, server, sections) || sweep_due {
+            return Ok(None);
+        }
+        let Some(first) = sections.first() else {
+            return Ok(None);
+        };
+        if !client.honours_delta_filters(&first.key).await? {
+            tracing::warn!(
+                server = %server.name,
+                "Plex ignores delta filters (a listing of changes after a time in the far future was not empty); running a full sync instead"
+            );
+            self.deltas_ignored
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(None);
+        }
+        self.progress.set_phase(Phase::Tracks);
+        let reader = delta::DeltaReader {
+            client,
+            store: &self.store,
+            state: &state,
+            page_size: settings.page_size as u64,
+        };
+        let changes = reader.read(sections).await?;
+        self.progress.set_phase(Phase::Saving);
+        let found = server.clone();
+        let keys: Vec<String> = sections.iter().map(|s| s.key.clone()).collect();
+        let report = self
+            .unblock(move |engine| {
+                let finish = PatchFinish {
+                    machine_identifier: &found.machine_identifier,
+                    server_name: &found.name,
+                    sections: &keys,
+                    refresh: true,
+                };
+                Ok(changes.apply(&engine.store, &finish)?)
+            })
+            .await?;
+        Ok(Some(SyncReport {
+            server: server.clone(),
+            committed: Committed {
+                track_count: report.track_count,
+                added: report.added as i64,
+                removed: report.removed as i64,
+            },
+            changed: report.changed,
+            kind: SyncKind::Delta,
+            passes: 1,
+            seconds: started.elapsed().as_secs_f64(),
+        }))
     }
 
     /// Drops the library of a server other than `server` now, under the

@@ -1,0 +1,499 @@
+//! The delta refresh: brings a cache that had a full sync of this server up
+//! to date by asking Plex only for what moved since the cache's cursors,
+//! then applies it all in one patch (a failure anywhere changes nothing).
+//!
+//! 1. Tracks whose `updatedAt`, `lastViewedAt` or `lastRatedAt` passed the
+//!    cursors, and albums and artists whose `updatedAt` did (their full
+//!    records, and their cached tracks again: tracks inherit album and
+//!    artist fields, and Plex does not move a track's `updatedAt` when its
+//!    album is edited).
+//! 2. Reconcile, for what deltas never show (deletions) or missed: a size-0
+//!    count of each section's tracks against the cache's count after the
+//!    deltas. Only when they differ is the album listing paged (about a
+//!    tenth of the tracks' size) and each album's `leafCount` compared
+//!    with the cache: albums gone take their tracks along; for albums whose
+//!    count differs, the album's track keys decide which cached tracks are
+//!    gone and which tracks are missing.
+//!
+//! The same [`Changes`] apply the live listener's batches.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::model::SyncState;
+use crate::plex::{
+    AlbumCount, DeltaField, ListKind, Parent, PlexClient, Section, ServerInfo, Since, Track,
+};
+use crate::store::patch::{PatchFinish, PatchReport};
+use crate::store::write::ParentKind;
+use crate::store::{Store, StoreError};
+
+use super::SyncError;
+use super::cached;
+use super::derive::{cap_parent, cap_track, new_track};
+use super::plan::PageWalk;
+
+/// Metadata requests ask for this many albums or artists at once.
+const PARENT_BATCH: usize = 100;
+
+/// Whether the cache can be refreshed by deltas: a full sync of this same
+/// server over the same sections, with cursors. Otherwise a full sync.
+pub fn delta_possible(state: &SyncState, server: &ServerInfo, sections: &[Section]) -> bool {
+    let mut wanted: Vec<&str> = sections.iter().map(|s| s.key.as_str()).collect();
+    let mut cached: Vec<&str> = state.synced_sections.iter().map(String::as_str).collect();
+    wanted.sort_unstable();
+    cached.sort_unstable();
+    state.machine_identifier.as_deref() == Some(server.machine_identifier.as_str())
+        && state.full_synced_at.is_some()
+        && state.cursors.updated_at.is_some()
+        && !cached.is_empty()
+        && wanted == cached
+}
+
+/// What a refresh or a live batch changes, before it is written.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Albums and artists with their full records.
+    pub parents: Vec<(ParentKind, Parent)>,
+    /// Tracks to insert or update, by key, with their section.
+    pub tracks: HashMap<String, (String, Track)>,
+    pub removed_tracks: HashSet<String>,
+    pub removed_parents: HashSet<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.parents.is_empty()
+            && self.tracks.is_empty()
+            && self.removed_tracks.is_empty()
+            && self.removed_parents.is_empty()
+    }
+
+    /// Tracks fetched by key for `section`: those the server places in
+    /// another section are not this section's to take.
+    pub fn add_fetched(&mut self, section: &str, tracks: Vec<(Option<String>, Track)>) {
+        let ours = tracks
+            .into_iter()
+            .filter(|(s, _)| s.as_deref().is_none_or(|s| s == section))
+            .map(|(_, t)| t)
+            .collect();
+        self.add_tracks(section, ours);
+    }
+
+    pub fn add_tracks(&mut self, section: &str, tracks: Vec<Track>) {
+        for t in tracks {
+            self.removed_tracks.remove(&t.rating_key);
+            self.tracks
+                .insert(t.rating_key.clone(), (section.to_owned(), t));
+        }
+    }
+
+    /// Writes every change in one transaction; nothing is written unless
+    /// all of it is.
+    pub fn apply(self, store: &Store, finish: &PatchFinish<'_>) -> Result<PatchReport, StoreError> {
+        let mut patch = store.patch_library()?;
+        for (kind, mut p) in self.parents {
+            cap_parent(&mut p);
+            patch.upsert_parent(
+                kind,
+                &p.rating_key,
+                p.parent_key.as_deref(),
+                p.title.as_deref(),
+                p.year,
+                p.updated_at,
+                &p.genres,
+            )?;
+        }
+        for key in &self.removed_tracks {
+            patch.remove_track(key)?;
+        }
+        for key in &self.removed_parents {
+            patch.remove_parent(key)?;
+        }
+        let mut tracks: Vec<(String, Track)> = self.tracks.into_values().collect();
+        // Keys in order: the same input writes the same rows.
+        tracks.sort_by(|a, b| a.1.rating_key.cmp(&b.1.rating_key));
+        for (section, mut t) in tracks {
+            cap_track(&mut t);
+            let info = patch.parent_info(t.album_key.as_deref(), t.artist_key.as_deref())?;
+            patch.upsert_track(&new_track(&t, &section, &info))?;
+        }
+        patch.finish(finish)
+    }
+}
+
+/// Reads what changed on the server since the cursors of `state`.
+pub struct DeltaReader<'a> {
+    pub client: &'a PlexClient,
+    pub store: &'a Store,
+    pub state: &'a SyncState,
+    pub page_size: u64,
+}
+
+impl DeltaReader<'_> {
+    /// Everything that changed in `sections`.
+    pub async fn read(&self, sections: &[Section]) -> Result<Changes, SyncError> {
+        let mut changes = Changes::default();
+        for section in sections {
+            self.section(section, &mut changes).await?;
+        }
+        Ok(changes)
+    }
+
+    async fn section(&self, section: &Section, changes: &mut Changes) -> Result<(), SyncError> {
+        let cursors = self.state.cursors;
+        // Nothing ever played or rated: every play or rating is new.
+        for (field, cursor) in [
+            (DeltaField::UpdatedAt, cursors.updated_at),
+            (DeltaField::LastViewedAt, cursors.viewed_at),
+            (DeltaField::LastRatedAt, cursors.rated_at),
+        ] {
+            let since = Since {
+                field,
+                cursor: cursor.unwrap_or(0),
+            };
+            let tracks = self.delta_tracks(&section.key, since).await?;
+            changes.add_tracks(&section.key, tracks);
+        }
+        let parents_since = Since {
+            field: DeltaField::UpdatedAt,
+            cursor: cursors.parents_at.unwrap_or(0),
+        };
+        let mut refetch = Vec::new();
+        for (kind, list) in [
+            (ParentKind::Artist, ListKind::Artists),
+            (ParentKind::Album, ListKind::Albums),
+        ] {
+            let keys = self
+                .delta_parents(&section.key, list, parents_since)
+                .await?;
+            for key in &keys {
+                let store = self.store.clone();
+                let key = key.clone();
+                refetch.extend(blocking(move || cached::track_keys_of_parent(&store, &key)).await?);
+            }
+            self.add_parents(kind, &keys, changes).await?;
+        }
+        refetch.retain(|k| !changes.tracks.contains_key(k));
+        let tracks = self.client.tracks_by_keys(&refetch).await?;
+        changes.add_fetched(&section.key, tracks);
+        self.reconcile(section, changes).await?;
+        self.missing_parents(&section.key, changes).await
+    }
+
+    /// Full records of parents, added to the changes.
+    async fn add_parents(
+        &self,
+        kind: ParentKind,
+        keys: &[String],
+        changes: &mut Changes,
+    ) -> Result<(), SyncError> {
+        for batch in keys.chunks(PARENT_BATCH) {
+            let full = self.client.parents_by_keys(batch).await?;
+            changes.parents.extend(full.into_iter().map(|p| (kind, p)));
+        }
+        Ok(())
+    }
+
+    /// Albums and artists of new tracks that the cache does not hold yet.
+    async fn missing_parents(&self, section: &str, changes: &mut Changes) -> Result<(), SyncError> {
+        let known: HashSet<String> = changes
+            .parents
+            .iter()
+            .map(|(_, p)| p.rating_key.clone())
+            .collect();
+        for (kind, of) in [
+            (
+                ParentKind::Artist,
+                (|t: &Track| t.artist_key.clone()) as fn(&Track) -> _,
+            ),
+            (ParentKind::Album, |t: &Track| t.album_key.clone()),
+        ] {
+            let mut wanted: Vec<String> = changes
+                .tracks
+                .values()
+                .filter(|(s, _)| s == section)
+                .filter_map(|(_, t)| of(t))
+                .filter(|k| !known.contains(k))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let store = self.store.clone();
+            let asked = wanted.clone();
+            let cached = blocking(move || cached::cached_parents(&store, kind, &asked)).await?;
+            wanted.retain(|k| !cached.contains(k));
+            wanted.sort();
+            self.add_parents(kind, &wanted, changes).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletions and misses: see the module's documentation.
+    async fn reconcile(&self, section: &Section, changes: &mut Changes) -> Result<(), SyncError> {
+        let server_total = self.client.count(&section.key, ListKind::Tracks).await?;
+        let store = self.store.clone();
+        let key = section.key.clone();
+        let cached_total = blocking(move || cached::section_track_count(&store, &key)).await?;
+        let delta_keys: Vec<String> = changes.tracks.keys().cloned().collect();
+        let store = self.store.clone();
+        let known: HashSet<String> = blocking(move || store.known_keys(&delta_keys))
+            .await?
+            .into_iter()
+            .collect();
+        let new_tracks: Vec<&Track> = changes
+            .tracks
+            .values()
+            .filter(|(s, t)| s == &section.key && !known.contains(&t.rating_key))
+            .map(|(_, t)| t)
+            .collect();
+        if server_total == Some(cached_total + new_tracks.len() as u64) {
+            return Ok(());
+        }
+        let mut cached = {
+            let store = self.store.clone();
+            let key = section.key.clone();
+            blocking(move || cached::album_track_counts(&store, &key)).await?
+        };
+        for album in new_tracks.iter().filter_map(|t| t.album_key.as_ref()) {
+            *cached.entry(album.clone()).or_default() += 1;
+        }
+        let listed = self.album_counts(&section.key).await?;
+        let plan = reconcile_plan(&cached, &listed);
+        let mut missing = Vec::new();
+        for album in &plan.gone {
+            changes.removed_parents.insert(album.clone());
+            for key in self.cached_keys_of_album(album).await? {
+                if !changes.tracks.contains_key(&key) {
+                    changes.removed_tracks.insert(key);
+                }
+            }
+        }
+        for album in &plan.differ {
+            let on_server: HashSet<String> = self
+                .client
+                .child_keys(album, self.page_size)
+                .await?
+                .into_iter()
+                .collect();
+            let here: HashSet<String> = self
+                .cached_keys_of_album(album)
+                .await?
+                .into_iter()
+                .collect();
+            for key in here.difference(&on_server) {
+                if !changes.tracks.contains_key(key) {
+                    changes.removed_tracks.insert(key.clone());
+                }
+            }
+            missing.extend(
+                on_server
+                    .difference(&here)
+                    .filter(|k| !changes.tracks.contains_key(*k))
+                    .cloned(),
+            );
+        }
+        missing.sort();
+        let tracks = self.client.tracks_by_keys(&missing).await?;
+        changes.add_fetched(&section.key, tracks);
+        Ok(())
+    }
+
+    async fn cached_keys_of_album(&self, album: &str) -> Result<Vec<String>, SyncError> {
+        let store = self.store.clone();
+        let album = album.to_owned();
+        blocking(move || cached::track_keys_of_album(&store, &album)).await
+    }
+
+    /// Every album of a section with its track count.
+    async fn album_counts(&self, section: &str) -> Result<Vec<AlbumCount>, SyncError> {
+        let mut albums = Vec::new();
+        let mut walk = PageWalk::new((0, u64::MAX), self.page_size);
+        while let Some(want) = walk.want() {
+            let page = self
+                .client
+                .album_count_page(section, walk.offset, want)
+                .await?;
+            let more = walk.advance(want, page.items.len() as u64, page.total);
+            albums.extend(page.items);
+            if !more {
+                break;
+            }
+        }
+        Ok(albums)
+    }
+
+    /// Every track listed as changed since `since`.
+    async fn delta_tracks(&self, section: &str, since: Since) -> Result<Vec<Track>, SyncError> {
+        let mut tracks = Vec::new();
+        let mut walk = PageWalk::new((0, u64::MAX), self.page_size);
+        while let Some(want) = walk.want() {
+            let page = self
+                .client
+                .delta_track_page(section, since, walk.offset, want)
+                .await?;
+            let more = walk.advance(want, page.items.len() as u64, page.total);
+            tracks.extend(page.items);
+            if !more {
+                break;
+            }
+        }
+        Ok(tracks)
+    }
+
+    /// Keys of the albums or artists listed as changed since `since`.
+    async fn delta_parents(
+        &self,
+        section: &str,
+        kind: ListKind,
+        since: Since,
+    ) -> Result<Vec<String>, SyncError> {
+        let mut keys = Vec::new();
+        let mut walk = PageWalk::new((0, u64::MAX), self.page_size);
+        while let Some(want) = walk.want() {
+            let page = self
+                .client
+                .delta_parent_page(section, kind, since, walk.offset, want)
+                .await?;
+            let more = walk.advance(want, page.items.len() as u64, page.total);
+            keys.extend(page.items.into_iter().map(|p| p.rating_key));
+            if !more {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// Which albums the reconcile looks into.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReconcilePlan {
+    /// Cached albums the server no longer lists.
+    pub gone: Vec<String>,
+    /// Albums whose track count differs from the cache's.
+    pub differ: Vec<String>,
+}
+
+/// Compares the server's album listing with the cache's track counts per
+/// album (already counting the tracks the deltas add). An album without a
+/// `leafCount` is looked into whenever the cache holds it or not.
+pub fn reconcile_plan(cached: &HashMap<String, i64>, listed: &[AlbumCount]) -> ReconcilePlan {
+    let on_server: HashSet<&str> = listed.iter().map(|a| a.rating_key.as_str()).collect();
+    let mut gone: Vec<String> = cached
+        .iter()
+        .filter(|(k, n)| **n > 0 && !on_server.contains(k.as_str()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    gone.sort();
+    let differ = listed
+        .iter()
+        .filter(|a| {
+            let here = cached.get(&a.rating_key).copied().unwrap_or(0).max(0) as u64;
+            a.tracks != Some(here)
+        })
+        .map(|a| a.rating_key.clone())
+        .collect();
+    ReconcilePlan { gone, differ }
+}
+
+/// Store reads off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, SyncError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => Ok(result?),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(SyncError::Cancelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(items: &[(&str, Option<u64>)]) -> Vec<AlbumCount> {
+        items
+            .iter()
+            .map(|(k, n)| AlbumCount {
+                rating_key: (*k).into(),
+                tracks: *n,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_reconcile_looks_only_into_albums_gone_or_counted_differently() {
+        let cached: HashMap<String, i64> = [
+            ("a".into(), 3),
+            ("b".into(), 2),
+            ("c".into(), 5),
+            ("z".into(), 0),
+        ]
+        .into();
+        let plan = reconcile_plan(
+            &cached,
+            &listed(&[("a", Some(3)), ("b", Some(1)), ("d", Some(4)), ("e", None)]),
+        );
+        assert_eq!(plan.gone, vec!["c".to_owned()]);
+        assert_eq!(plan.differ, vec!["b".to_owned(), "d".into(), "e".into()]);
+        let same = reconcile_plan(
+            &cached,
+            &listed(&[("a", Some(3)), ("b", Some(2)), ("c", Some(5))]),
+        );
+        assert_eq!(same, ReconcilePlan::default());
+    }
+
+    fn state(machine: &str, sections: &[&str], cursor: Option<i64>) -> SyncState {
+        SyncState {
+            machine_identifier: Some(machine.into()),
+            full_synced_at: Some(1),
+            synced_sections: sections.iter().map(|s| (*s).to_owned()).collect(),
+            cursors: crate::model::Cursors {
+                updated_at: cursor,
+                ..Default::default()
+            },
+            ..SyncState::default()
+        }
+    }
+
+    fn section(key: &str) -> Section {
+        Section {
+            key: key.into(),
+            title: key.into(),
+            kind: "artist".into(),
+            markers: Default::default(),
+        }
+    }
+
+    #[test]
+    fn deltas_need_a_full_sync_of_the_same_server_and_sections_with_cursors() {
+        let server = ServerInfo {
+            machine_identifier: "m".into(),
+            name: "Home".into(),
+            version: "1".into(),
+        };
+        let both = [section("2"), section("1")];
+        assert!(delta_possible(
+            &state("m", &["1", "2"], Some(5)),
+            &server,
+            &both
+        ));
+        assert!(!delta_possible(
+            &state("other", &["1", "2"], Some(5)),
+            &server,
+            &both
+        ));
+        assert!(!delta_possible(
+            &state("m", &["1"], Some(5)),
+            &server,
+            &both
+        ));
+        assert!(!delta_possible(
+            &state("m", &["1", "2"], None),
+            &server,
+            &both
+        ));
+        assert!(!delta_possible(&state("m", &[], Some(5)), &server, &[]));
+        let mut never_full = state("m", &["1", "2"], Some(5));
+        never_full.full_synced_at = None;
+        assert!(!delta_possible(&never_full, &server, &both));
+    }
+}
