@@ -654,3 +654,75 @@ fn the_refresh_reads_agree_with_the_library() {
         store.sync_state().expect("state").cursors
     );
 }
+
+/// Times patches of several sizes on a large cache whose filter columns,
+/// every sort order and the common words' sets are loaded (printed, not
+/// asserted; the columns' share shows in the `filter columns patched`
+/// debug lines). Run: `cargo test --release --test integration --
+/// --ignored --nocapture patch::measure`.
+fn measure(tracks: usize, sizes: &[usize]) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("plexcache::store=debug")
+        .with_test_writer()
+        .try_init();
+    let mut rng = StdRng::seed_from_u64(99);
+    let mut model = Model::generate(&mut rng, tracks);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = open(&dir, "cache.db");
+    let order: Vec<String> = model.tracks.keys().cloned().collect();
+    let started = std::time::Instant::now();
+    write_whole(&store, &model, &order);
+    println!("{tracks} tracks written whole in {:?}", started.elapsed());
+    store.build_filter_columns_before_commit();
+    use_every_order(&store);
+    for &size in sizes {
+        let keys: Vec<String> = model.tracks.keys().cloned().collect();
+        let started = std::time::Instant::now();
+        let mut patch = store.patch_library().expect("patch");
+        for i in 0..size {
+            if i % 4 == 3 {
+                let t = model.new_track(&mut rng);
+                patch.upsert_track(&t.row()).expect("insert");
+                model.tracks.insert(t.key.clone(), t);
+            } else {
+                let key = &keys[rng.random_range(0..keys.len())];
+                let mut t = model.tracks[key].clone();
+                model.edit(&mut rng, &mut t);
+                patch.upsert_track(&t.row()).expect("upsert");
+                model.tracks.insert(t.key.clone(), t);
+            }
+        }
+        let report = patch
+            .finish(&PatchFinish {
+                machine_identifier: "m",
+                server_name: "Server",
+                sections: &[],
+                refresh: false,
+            })
+            .expect("finish");
+        println!(
+            "patch of {size} tracks on {tracks}: {:.1} ms in all ({report:?})",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        let started = std::time::Instant::now();
+        store
+            .tracks(&Filter::default(), Sort::default(), 0, 50)
+            .expect("query");
+        println!(
+            "  first page after it: {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
+#[test]
+#[ignore = "a measurement; run by hand"]
+fn measure_patches_on_100k_tracks() {
+    measure(100_000, &[1, 100, 5_000]);
+}
+
+#[test]
+#[ignore = "a measurement; run by hand"]
+fn measure_patches_on_1m_tracks() {
+    measure(1_000_000, &[100]);
+}
