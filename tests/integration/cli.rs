@@ -99,8 +99,9 @@ async fn sigkill_mid_sync_leaves_the_old_cache_intact() {
         ..Faults::default()
     });
     let served_before = plex.stats().items_served;
+    // A full sync: a refresh of 50 additions would be over before the kill.
     let mut child = plexcache(dir.path(), &plex.url())
-        .arg("sync")
+        .args(["sync", "--full"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

@@ -74,13 +74,23 @@ async fn nothing_changed_costs_a_handful_of_requests() {
     );
     assert_eq!(report.kind, SyncKind::Delta);
     assert_eq!(
-        (report.committed.added, report.changed, report.committed.removed),
+        (
+            report.committed.added,
+            report.changed,
+            report.committed.removed
+        ),
         (0, 0, 0)
     );
-    assert!(spent <= 12, "{spent} requests for a refresh that found nothing");
+    assert!(
+        spent <= 12,
+        "{spent} requests for a refresh that found nothing"
+    );
     // A full sync lists every track, album and artist once at least.
     let full_items = before.items_served;
-    assert!(items * 20 < full_items, "{items} items of a full sync's {full_items}");
+    assert!(
+        items * 20 < full_items,
+        "{items} items of a full sync's {full_items}"
+    );
     assert_equals_a_fresh_sync(&cache, &plex).await;
 }
 
