@@ -102,6 +102,7 @@ pub mod env {
     pub const LISTEN: &str = "PLEXCACHE_LISTEN";
     pub const PROBE_INTERVAL_SECS: &str = "PLEXCACHE_PROBE_INTERVAL_SECS";
     pub const FULL_SWEEP: &str = "PLEXCACHE_FULL_SWEEP";
+    pub const LIVE_UPDATES: &str = "PLEXCACHE_LIVE_UPDATES";
 
     pub const ALL: &[&str] = &[
         DATA_DIR,
@@ -118,6 +119,7 @@ pub mod env {
         PASSWORD,
         PROBE_INTERVAL_SECS,
         FULL_SWEEP,
+        LIVE_UPDATES,
     ];
 }
 
@@ -163,6 +165,11 @@ pub struct Overrides {
     #[arg(long = "full-sweep-days", env = env::FULL_SWEEP, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_sweep_days: Option<f64>,
+    /// Follow Plex's change notifications while serving, so changes arrive
+    /// in seconds (default true; false: refreshes only).
+    #[arg(long, env = env::LIVE_UPDATES, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_updates: Option<bool>,
     /// Accept an untrusted (self-signed) TLS certificate from Plex.
     #[arg(long, env = env::ACCEPT_INVALID_CERTS, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -216,6 +223,8 @@ pub struct Settings {
     /// A full sync is due when the last one is this old (`None`: never);
     /// refreshes in between fetch only what changed.
     pub full_sweep: Option<Duration>,
+    /// `serve` follows Plex's change notifications.
+    pub live_updates: bool,
     pub accept_invalid_certs: bool,
     /// Per-request timeout towards Plex.
     pub timeout: Duration,
@@ -278,6 +287,7 @@ impl Settings {
                     .or(file.full_sweep_days)
                     .unwrap_or(DEFAULT_FULL_SWEEP_DAYS),
             )?,
+            live_updates: overrides.live_updates.or(file.live_updates).unwrap_or(true),
             accept_invalid_certs: overrides
                 .accept_invalid_certs
                 .or(file.accept_invalid_certs)
@@ -361,6 +371,9 @@ impl Settings {
         }
         if let Some(days) = change.full_sweep_days {
             next.full_sweep = sweep_days(days)?;
+        }
+        if let Some(live) = change.live_updates {
+            next.live_updates = live;
         }
         if let Some(accept) = change.accept_invalid_certs {
             next.accept_invalid_certs = accept;
@@ -622,6 +635,13 @@ pub fn parse_file_settings(text: &str) -> Result<FileSettings, String> {
     })
 }
 
+/// The full sweep interval as the setting states it (0: never).
+pub fn full_sweep_days(settings: &Settings) -> f64 {
+    settings
+        .full_sweep
+        .map_or(0.0, |every| every.as_secs_f64() / 86_400.0)
+}
+
 /// Saves the settings a person changes at run time into the config file of
 /// their data directory, keeping the file's other keys. Blocking file I/O.
 pub fn save_settings(settings: &Settings) -> Result<(), ConfigError> {
@@ -630,6 +650,8 @@ pub fn save_settings(settings: &Settings) -> Result<(), ConfigError> {
     file.plex_token = settings.plex_token.clone();
     file.sections = Some(settings.sections.clone());
     file.refresh_age_hours = Some(settings.refresh_age.as_secs_f64() / 3600.0);
+    file.full_sweep_days = Some(full_sweep_days(settings));
+    file.live_updates = Some(settings.live_updates);
     file.accept_invalid_certs = Some(settings.accept_invalid_certs);
     write_file_settings(&settings.data_dir, &file)
 }
@@ -886,6 +908,32 @@ mod tests {
     }
 
     #[test]
+    fn live_updates_are_on_unless_turned_off_and_a_change_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |live: Option<bool>| {
+            Settings::load(
+                dir.path(),
+                Overrides {
+                    live_updates: live,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        };
+        assert!(load(None).live_updates);
+        assert!(!load(Some(false)).live_updates);
+        let mut settings = load(Some(false));
+        settings.full_sweep = None;
+        save_settings(&settings).unwrap();
+        let file = read_file_settings(dir.path()).unwrap();
+        assert_eq!(file.live_updates, Some(false));
+        assert_eq!(file.full_sweep_days, Some(0.0));
+        let again = Settings::load(dir.path(), Overrides::default()).unwrap();
+        assert!(!again.live_updates);
+        assert_eq!(again.full_sweep, None);
+    }
+
+    #[test]
     fn the_full_sweep_is_weekly_by_default_zero_is_never_and_negatives_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let load = |days: Option<f64>| {
@@ -955,7 +1003,7 @@ mod tests {
             .filter_map(|a| a.get_env())
             .map(|e| e.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(named.len(), 10);
+        assert_eq!(named.len(), 11);
         for name in &named {
             assert!(env::ALL.contains(&name.as_str()), "{name}");
         }

@@ -2,7 +2,7 @@
 //! read endpoints are in `tracks`).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use crate::clock::rfc3339;
-use crate::service::{self, ProgressReport, SyncError};
+use crate::service::{self, ProgressReport, SyncError, SyncMode};
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -118,18 +118,23 @@ pub struct SyncStarted {
     pub detail: Option<String>,
 }
 
-/// Starts a background sync (200, as the seed's contract says). When no
-/// sync can run (Plex not configured, the cache cannot be written) the
-/// answer is 200 with `started: false` and the reason; 409 when one runs.
+/// Starts a background sync (200, as the seed's contract says): a refresh
+/// fetching only what changed when the cache allows one, else a full sync;
+/// `?full=true` asks for a full sync. When no sync can run (Plex not
+/// configured, the cache cannot be written) the answer is 200 with
+/// `started: false` and the reason; 409 when one runs.
 #[utoipa::path(post, path = "/api/library/sync", tag = "library",
+    params(("full" = Option<bool>, Query, description = "Re-read everything instead of refreshing what changed")),
     responses(
         (status = 200, description = "Sync started, or why it could not", body = SyncStarted),
         (status = 409, description = "A sync is already running", body = ErrorBody),
     ))]
 pub async fn start_sync(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<SyncStarted>), ApiError> {
-    let answer = match state.library().start_sync().await {
+    let mode = sync_mode(query.as_deref())?;
+    let answer = match state.library().start_sync_mode(mode).await {
         Ok(blocking) => SyncStarted {
             started: true,
             blocking,
@@ -145,4 +150,29 @@ pub async fn start_sync(
         },
     };
     Ok((StatusCode::OK, Json(answer)))
+}
+
+/// `full=true` (or `1`) asks for a full sync; anything else in the query is
+/// a mistake worth saying.
+fn sync_mode(query: Option<&str>) -> Result<SyncMode, ApiError> {
+    let mut mode = SyncMode::Auto;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match (key.as_ref(), value.as_ref()) {
+            ("full", "true" | "1") => mode = SyncMode::Full,
+            ("full", "false" | "0") => mode = SyncMode::Auto,
+            ("full", other) => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("full is true or false, not {other:?}"),
+                ));
+            }
+            (other, _) => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("unknown parameter {other:?}; the only one is full"),
+                ));
+            }
+        }
+    }
+    Ok(mode)
 }

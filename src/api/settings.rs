@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{ApiError, ErrorBody, JsonBody, ServerChange};
 use crate::service::{
-    Overrides, Secret, Section, Settings, SettingsError, error_message, redact_url,
+    Overrides, Secret, Section, Settings, SettingsError, error_message, full_sweep_days, redact_url,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,6 +29,11 @@ pub struct SettingsView {
     /// Section keys cached; empty means all music sections.
     pub sections: Vec<String>,
     pub refresh_age_hours: f64,
+    /// Days between full syncs; refreshes in between fetch only what
+    /// changed (0: never).
+    pub full_sweep_days: f64,
+    /// `serve` follows Plex's change notifications.
+    pub live_updates: bool,
     pub accept_invalid_certs: bool,
     /// Music sections of the server, as last seen.
     pub available_sections: Vec<SectionInfo>,
@@ -46,6 +51,9 @@ pub struct SettingsChange {
     pub sections: Option<Vec<String>>,
     #[schema(exclusive_minimum = 0.0, maximum = 8760.0)]
     pub refresh_age_hours: Option<f64>,
+    #[schema(minimum = 0.0, maximum = 365.0)]
+    pub full_sweep_days: Option<f64>,
+    pub live_updates: Option<bool>,
     pub accept_invalid_certs: Option<bool>,
     /// Confirms switching to a different Plex server, which drops the cached
     /// library (asked for by a 409 `server_change_confirm`).
@@ -91,6 +99,8 @@ impl From<SettingsChange> for Overrides {
             plex_token: change.plex_token.map(Secret::new),
             sections: change.sections,
             refresh_age_hours: change.refresh_age_hours,
+            full_sweep_days: change.full_sweep_days,
+            live_updates: change.live_updates,
             accept_invalid_certs: change.accept_invalid_certs,
             ..Overrides::default()
         }
@@ -136,6 +146,8 @@ fn view(settings: &Settings, sections: &[Section]) -> SettingsView {
         token_set: settings.plex_token.as_ref().is_some_and(|t| !t.is_empty()),
         sections: settings.sections.clone(),
         refresh_age_hours: settings.refresh_age.as_secs_f64() / 3600.0,
+        full_sweep_days: full_sweep_days(settings),
+        live_updates: settings.live_updates,
         accept_invalid_certs: settings.accept_invalid_certs,
         available_sections: sections
             .iter()

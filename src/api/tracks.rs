@@ -148,6 +148,8 @@ pub struct HistoryEntry {
     pub finished_at: Option<i64>,
     /// `running`, `success`, `failed`, `cancelled` or `interrupted`.
     pub outcome: String,
+    /// `full` (everything read again) or `delta` (only what changed).
+    pub kind: String,
     pub track_count: Option<i64>,
     pub added: Option<i64>,
     pub removed: Option<i64>,
@@ -162,6 +164,7 @@ impl From<model::HistoryEntry> for HistoryEntry {
             started_at: h.started_at,
             finished_at: h.finished_at,
             outcome: h.outcome.name().to_owned(),
+            kind: h.kind.name().to_owned(),
             track_count: h.track_count,
             added: h.added,
             removed: h.removed,

@@ -13,7 +13,7 @@ use super::{Library, unblock};
 use crate::locks::RwLockExt;
 use crate::plex::{Section, ServerInfo};
 use crate::store::StoreError;
-use crate::sync::{SyncError, client_for, error_message};
+use crate::sync::{SyncError, SyncMode, client_for, error_message};
 
 /// How long stopping waits for background work (a sync rolls back).
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -158,7 +158,7 @@ impl Library {
         };
         self.refresh_state().await;
         if let Ok(ticket) = switched {
-            self.run_sync(ticket);
+            self.run_sync(ticket, SyncMode::Auto);
         }
     }
 

@@ -183,7 +183,10 @@ impl Library {
 
     /// Plex is configured and the cache holds a full sync to follow.
     fn live_ready(&self) -> bool {
-        self.settings().plex_configured() && self.sync_state().full_synced_at.is_some()
+        let settings = self.settings();
+        settings.live_updates
+            && settings.plex_configured()
+            && self.sync_state().full_synced_at.is_some()
     }
 
     /// One connection: catch up, then follow events until the stream ends.
@@ -210,6 +213,8 @@ impl Library {
                     self.apply_batch(&client, batch).await?;
                 }
                 _ = ratings.tick() => self.check_ratings(&client).await?,
+                // New settings: connect again (or stop) with them.
+                () = self.live_restart.notified() => return Ok(true),
                 () = self.shutdown.cancelled() => return Ok(true),
             }
         }

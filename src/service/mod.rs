@@ -23,13 +23,13 @@ use tokio_util::task::TaskTracker;
 use crate::locks::{MutexExt, RwLockExt};
 use crate::model::SyncState;
 use crate::store::ChangeStamp;
-use crate::sync::{SyncEngine, SyncMode, SyncReport};
+use crate::sync::{SyncEngine, SyncReport};
 
-pub use crate::config::{Overrides, Secret, Settings, redact_url};
+pub use crate::config::{Overrides, Secret, Settings, full_sweep_days, redact_url};
 pub use crate::metrics::Metrics;
 pub use crate::plex::{PlexError, Section, ServerInfo};
 pub use crate::store::{Store, StoreError};
-pub use crate::sync::{ProgressReport, SyncError, error_message};
+pub use crate::sync::{ProgressReport, SyncError, SyncMode, error_message};
 pub use background::PlexProbe;
 pub use events::{EventBus, LibraryChange, LibraryEvent, LiveState};
 pub use playlists::{CreatedPlaylist, PlaylistError, PlaylistTracks};
@@ -72,6 +72,9 @@ pub struct Library {
     events: EventBus,
     /// Whether live updates run, and when the last change arrived.
     live: Arc<RwLock<LiveState>>,
+    /// Tells the live session the settings changed: it ends, and the next
+    /// one starts with the new settings (or not at all).
+    live_restart: Arc<tokio::sync::Notify>,
 }
 
 /// What [`Library::status`] reports: the cache, the running sync, Plex.
@@ -130,6 +133,7 @@ impl Library {
             metrics: Metrics::default(),
             events: EventBus::default(),
             live: Arc::default(),
+            live_restart: Arc::default(),
         })
     }
 
@@ -292,21 +296,26 @@ impl Library {
     /// Starts a sync in the background. Returns whether it blocks the page
     /// (nothing to show until it ends).
     pub async fn start_sync(&self) -> Result<bool, SyncError> {
+        self.start_sync_mode(SyncMode::Auto).await
+    }
+
+    /// Starts a sync of `mode` in the background (see [`Library::start_sync`]).
+    pub async fn start_sync_mode(&self, mode: SyncMode) -> Result<bool, SyncError> {
         let engine = self.engine.clone();
         let ticket = unblock(move || engine.try_start())
             .await
             .ok_or(SyncError::Cancelled)??;
         let blocking = self.engine.progress().is_blocking();
-        self.run_sync(ticket);
+        self.run_sync(ticket, mode);
         Ok(blocking)
     }
 
-    fn run_sync(&self, ticket: crate::sync::SyncTicket) {
+    fn run_sync(&self, ticket: crate::sync::SyncTicket, mode: SyncMode) {
         let library = self.clone();
         // Announced before this returns, so the caller's next look sees it.
         self.events.publish(LibraryEvent::SyncProgress);
         self.tasks.spawn(async move {
-            let _ = library.run_ticket(ticket, SyncMode::Auto).await;
+            let _ = library.run_ticket(ticket, mode).await;
         });
     }
 

@@ -104,6 +104,7 @@ impl Library {
             .await
             .unwrap_or_else(|| Err(shutting_down(&after)))?;
         *self.settings.write_unpoisoned() = after.clone();
+        self.live_restart.notify_waiters();
         let wanted =
             schedule::sync_after_settings(&before, &after, &self.sync_state(), self.is_syncing());
         if wanted {

@@ -155,14 +155,22 @@ async fn sigterm_stops_serve_promptly_and_cancels_the_sync_cleanly() {
         item_latency_us: 2_000,
         ..Faults::default()
     });
+    // Without live updates (their catch-up would take the additions in at
+    // once), and a full sync, which the additions make long.
     let mut command = plexcache(dir.path(), &plex.url());
-    command.stderr(Stdio::null());
+    command
+        .stderr(Stdio::null())
+        .env("PLEXCACHE_LIVE_UPDATES", "false");
     let mut child = ServeChild::start(command).await.unwrap();
     let http = reqwest::Client::new();
     let base = child.url.clone();
     let mut started = false;
     for _ in 0..500 {
-        if let Ok(r) = http.post(format!("{base}/api/library/sync")).send().await {
+        if let Ok(r) = http
+            .post(format!("{base}/api/library/sync?full=true"))
+            .send()
+            .await
+        {
             started = r.status().as_u16() == 200 || r.status().as_u16() == 409;
             break;
         }

@@ -28,8 +28,9 @@ async fn a_backup_taken_during_a_sync_holds_one_whole_library() {
         ..Faults::default()
     });
     let served = plex.stats().items_served;
+    // A full sync: a refresh of 200 additions would be over at once.
     let mut sync = plexcache_cli(dir.path(), &plex.url(), "warn")
-        .arg("sync")
+        .args(["sync", "--full"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -249,3 +249,75 @@ async fn the_command_refreshes_by_deltas_and_full_reads_everything() {
     let forced = sync(&["--full"]);
     assert!(!forced.contains("only the changes"), "{forced}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_refreshes_by_default_and_full_true_reads_everything() {
+    use crate::helpers::TestApp;
+    let plex = spawn_plex(400, 19).await;
+    // No live updates: their catch-up refreshes would add to the history.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::settings(dir.path(), &plex);
+    settings.live_updates = false;
+    let app = TestApp::spawn_with(dir, settings).await;
+    app.wait_idle().await;
+    let kinds = |app: &TestApp| {
+        let store = app.state.store().clone();
+        move || -> Vec<SyncKind> {
+            let history = store.history(50).unwrap();
+            history.into_iter().map(|h| h.kind).collect()
+        }
+    };
+    assert_eq!(kinds(&app)(), vec![SyncKind::Full]);
+    let (code, _) = app
+        .post_json("/api/library/sync", &serde_json::Value::Null)
+        .await;
+    assert_eq!(code, 200);
+    app.wait_idle().await;
+    assert_eq!(kinds(&app)().first(), Some(&SyncKind::Delta));
+    let (code, _) = app
+        .post_json("/api/library/sync?full=true", &serde_json::Value::Null)
+        .await;
+    assert_eq!(code, 200);
+    app.wait_idle().await;
+    assert_eq!(kinds(&app)().first(), Some(&SyncKind::Full));
+    let (_, history) = app.get_json("/api/library/sync/history?limit=2").await;
+    assert_eq!(history["syncs"][0]["kind"], "full", "{history}");
+    assert_eq!(history["syncs"][1]["kind"], "delta", "{history}");
+    for bad in ["full=maybe", "fast=true"] {
+        let (code, body) = app
+            .post_json(
+                &format!("/api/library/sync?{bad}"),
+                &serde_json::Value::Null,
+            )
+            .await;
+        assert_eq!(code, 400, "{bad}: {body}");
+        assert_eq!(body["error"], "invalid_query", "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_api_shows_and_changes_the_sweep_and_live_updates() {
+    use crate::helpers::TestApp;
+    let plex = spawn_plex(300, 23).await;
+    let app = TestApp::spawn(&plex).await;
+    app.wait_idle().await;
+    let (_, shown) = app.get_json("/api/settings").await;
+    assert_eq!(shown["full_sweep_days"], 7.0, "{shown}");
+    assert_eq!(shown["live_updates"], true, "{shown}");
+    let change = serde_json::json!({"full_sweep_days": 0.0, "live_updates": false});
+    let (code, saved) = app.client.put_json("/api/settings", &change).await.unwrap();
+    assert_eq!(code, 200, "{saved}");
+    assert_eq!(saved["full_sweep_days"], 0.0, "{saved}");
+    assert_eq!(saved["live_updates"], false, "{saved}");
+    let file = std::fs::read_to_string(app.dir.path().join("config.toml")).unwrap();
+    assert!(file.contains("live_updates = false"), "{file}");
+    let (code, body) = app
+        .client
+        .put_json(
+            "/api/settings",
+            &serde_json::json!({"full_sweep_days": -3.0}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, 400, "{body}");
+}
