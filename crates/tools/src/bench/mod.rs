@@ -1037,7 +1037,8 @@ async fn run_during_sync(
                     error.unwrap_or_else(|| "none".into())
                 );
             }
-            match api.post("/api/library/sync").await? {
+            // A full sync: a refresh of an unchanged library is over at once.
+            match api.post("/api/library/sync?full=true").await? {
                 200 => started += 1,
                 409 => {}
                 other => anyhow::bail!("POST /api/library/sync answered {other}"),
