@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::config::{DEFAULT_LISTEN, Overrides, Secret, Settings};
+use crate::config::{DEFAULT_LISTEN, Overrides, Secret, Settings, env};
 use plexcache_emulator::{self as emulator, EmulatorConfig, Faults, Library};
 
 const DEMO_TOKEN: &str = "plexcache-demo-token";
@@ -33,6 +33,9 @@ pub struct DemoArgs {
     /// first-sync progress easy to watch).
     #[arg(long, default_value_t = 0)]
     item_latency_us: u64,
+    /// Follow the emulator's change notifications, as `serve` follows Plex's.
+    #[arg(long, env = env::LIVE_UPDATES, default_value_t = true, action = clap::ArgAction::Set)]
+    live_updates: bool,
 }
 
 impl DemoArgs {
@@ -64,6 +67,7 @@ impl DemoArgs {
         let overrides = Overrides {
             plex_url: Some(plex.url()),
             plex_token: Some(Secret::new(DEMO_TOKEN)),
+            live_updates: Some(self.live_updates),
             ..Overrides::default()
         };
         let settings = Settings::load(&data_dir, overrides)?;

@@ -13,7 +13,8 @@ describe('sync failure between polls', () => {
   before(async () => {
     browser = await launchBrowser();
     // One try per request, so a failing sync ends well within a poll interval.
-    demo = await startDemo({ tracks: 2000, env: { PLEXCACHE_RETRIES: '0' } });
+    // Without live updates: their catch-up refreshes would be syncs too.
+    demo = await startDemo({ tracks: 2000, env: { PLEXCACHE_RETRIES: '0', PLEXCACHE_LIVE_UPDATES: 'false' } });
     await demo.waitSynced();
   });
 
