@@ -127,6 +127,7 @@ pub struct SyncStarted {
     params(("full" = Option<bool>, Query, description = "Re-read everything instead of refreshing what changed")),
     responses(
         (status = 200, description = "Sync started, or why it could not", body = SyncStarted),
+        (status = 400, description = "`invalid_query`: `full` is not true or false, or another parameter was sent", body = ErrorBody),
         (status = 409, description = "A sync is already running", body = ErrorBody),
     ))]
 pub async fn start_sync(
