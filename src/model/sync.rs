@@ -1,6 +1,8 @@
 //! What the cache knows about its syncs: the state of the last one and the
 //! history of past ones.
 
+use std::collections::BTreeMap;
+
 /// The cache's sync state: which server its library came from, when it was
 /// last good, the last error.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +26,9 @@ pub struct SyncState {
     /// The section keys the last full sync or refresh covered; empty when
     /// unknown (a cache from before cursors): a refresh then must be full.
     pub synced_sections: Vec<String>,
+    /// Each synced section's `contentChangedAt` as the last sync or
+    /// refresh read it, by section key (missing: read everything again).
+    pub section_markers: BTreeMap<String, i64>,
     pub cursors: Cursors,
 }
 

@@ -552,6 +552,7 @@ impl PlexClient {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
+        let started = std::time::Instant::now();
         let response = self
             .http
             .request(method, url)
@@ -560,6 +561,13 @@ impl PlexClient {
             .map_err(|e| self.transport_error(path, e))?;
         self.check_status(path, &response)?;
         let body = self.read_body(path, response).await?;
+        tracing::debug!(
+            path,
+            ?query,
+            bytes = body.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "Plex answered"
+        );
         let envelope: Envelope<T> =
             serde_json::from_slice(&body).map_err(|e| PlexError::unreadable(path, &e))?;
         Ok(envelope.container)

@@ -47,6 +47,7 @@ pub struct SectionContainer {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WireSection {
     #[serde(deserialize_with = "flex_string")]
     pub key: String,
@@ -293,5 +294,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn section_markers_are_read_as_plex_sends_them() {
+        // Real servers send `contentChangedAt` as a change counter, not a time.
+        let json = r#"{"MediaContainer":{"Directory":[{"key":"4","type":"artist","title":"Music",
+            "contentChangedAt":"1768504","updatedAt":1711464805,"scannedAt":1713383413}]}}"#;
+        let sections: Envelope<SectionContainer> = serde_json::from_str(json).unwrap();
+        let music = &sections.container.directory[0];
+        assert_eq!(music.content_changed_at, Some(1_768_504));
+        assert_eq!(music.updated_at, Some(1_711_464_805));
+        assert_eq!(music.scanned_at, Some(1_713_383_413));
     }
 }

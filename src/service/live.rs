@@ -307,17 +307,13 @@ impl Library {
                     let full = client.parents_by_keys(chunk).await?;
                     changes.parents.extend(full.into_iter().map(|p| (list, p)));
                 }
-                for key in wanted {
-                    let store = self.store().clone();
-                    let tracks =
-                        blocking(move || crate::sync::cached_track_keys_of_parent(&store, &key))
-                            .await?;
-                    batch
-                        .tracks
-                        .entry(section.clone())
-                        .or_default()
-                        .extend(tracks);
-                }
+                let store = self.store().clone();
+                let tracks = blocking(move || store.track_keys_of_parents(&wanted)).await?;
+                batch
+                    .tracks
+                    .entry(section.clone())
+                    .or_default()
+                    .extend(tracks);
             }
         }
         for (section, keys) in &batch.tracks {
@@ -369,6 +365,7 @@ impl Library {
                     machine_identifier: &machine,
                     server_name: &name,
                     sections: &sections,
+                    markers: &[],
                     refresh: false,
                 },
             )

@@ -4,12 +4,26 @@
 //! after it changed, or to remove with it), the albums and artists the
 //! cached tracks belong to, and the cursors. All from the read pool.
 
+use std::collections::HashMap;
+
 use rusqlite::params;
 
 use super::patch::ParentKind;
 use super::state::stored_cursors;
 use super::{Store, StoreError};
 use crate::model::Cursors;
+
+/// An album or artist as the cache holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedParent {
+    /// An album's artist.
+    pub parent_key: Option<String>,
+    pub title: Option<String>,
+    pub year: Option<i64>,
+    pub updated_at: Option<i64>,
+    /// In Plex's order.
+    pub genres: Vec<String>,
+}
 
 impl Store {
     /// Cached tracks per album in a section, by album key. (No index on
@@ -36,11 +50,69 @@ impl Store {
 
     /// Keys of the tracks whose album or artist is `key`, sorted.
     pub fn track_keys_of_parent(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        self.track_keys_of_parents(&[key.to_owned()])
+    }
+
+    /// Keys of the tracks whose album or artist is one of `keys`, sorted:
+    /// one scan of the tracks however many parents are asked for.
+    pub fn track_keys_of_parents(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         self.keys(
-            "SELECT rating_key FROM tracks WHERE album_key = ?1
-             UNION SELECT rating_key FROM tracks WHERE artist_key = ?1 ORDER BY 1",
-            key,
+            "SELECT rating_key FROM tracks
+             WHERE album_key IN (SELECT value FROM json_each(?1))
+                OR artist_key IN (SELECT value FROM json_each(?1))
+             ORDER BY 1",
+            &json_list(keys),
         )
+    }
+
+    /// The cached albums (or artists) among `keys`, as cached.
+    pub fn cached_parents(
+        &self,
+        kind: ParentKind,
+        keys: &[String],
+    ) -> Result<HashMap<String, CachedParent>, StoreError> {
+        let sql = match kind {
+            ParentKind::Album => {
+                "SELECT rating_key, artist_key, title, year, updated_at FROM albums
+                 WHERE rating_key IN (SELECT value FROM json_each(?1))"
+            }
+            ParentKind::Artist => {
+                "SELECT rating_key, NULL, title, NULL, updated_at FROM artists
+                 WHERE rating_key IN (SELECT value FROM json_each(?1))"
+            }
+        };
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut found: HashMap<String, CachedParent> = stmt
+            .query_map(params![json_list(keys)], |r| {
+                Ok((
+                    r.get(0)?,
+                    CachedParent {
+                        parent_key: r.get(1)?,
+                        title: r.get(2)?,
+                        year: r.get(3)?,
+                        updated_at: r.get(4)?,
+                        genres: Vec::new(),
+                    },
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut genres = conn.prepare_cached(
+            "SELECT g.name FROM parent_genres p JOIN genres g ON g.id = p.genre_id
+             WHERE p.parent_key = ?1 ORDER BY p.position",
+        )?;
+        for (key, parent) in &mut found {
+            parent.genres = genres
+                .query_map([key], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(found)
     }
 
     /// Keys of the tracks on an album, sorted.
@@ -90,4 +162,9 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
+}
+
+/// Keys as a JSON array, for `json_each` (one statement however many).
+fn json_list(keys: &[String]) -> String {
+    serde_json::Value::from(keys.to_vec()).to_string()
 }

@@ -10,6 +10,7 @@
 pub mod backup;
 mod columns;
 mod delta;
+pub use delta::CachedParent;
 pub mod lock;
 pub mod patch;
 pub mod query;

@@ -32,6 +32,9 @@ pub struct PatchFinish<'a> {
     pub server_name: &'a str,
     /// The section keys a refresh covered (recorded only when `refresh`).
     pub sections: &'a [String],
+    /// Their `contentChangedAt` as read before the refresh's first listing
+    /// (recorded only when `refresh`).
+    pub markers: &'a [(String, i64)],
     /// A delta refresh (a sync): also sets `synced_at`, `synced_sections`
     /// and clears the last error (its history is the caller's). A live
     /// update: leaves them alone.
@@ -324,6 +327,9 @@ impl LibraryPatch {
                 c.parents_at
             ],
         )?;
+        if finish.refresh {
+            super::state::write_section_markers(&self.conn, finish.markers)?;
+        }
         Ok(())
     }
 

@@ -153,4 +153,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE sync_history ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';
     UPDATE sync_state SET full_synced_at = synced_at, last_change_at = synced_at WHERE id = 1;
     "#,
+    // 5: each synced section's `contentChangedAt` as the last sync or
+    // refresh read it. Plex moves it when the section's content changes
+    // (not on plays or ratings): a refresh that finds it where it was asks
+    // only for new plays and ratings there. An opaque value (a change
+    // counter on real servers), only ever compared for equality.
+    r#"
+    CREATE TABLE section_markers (
+        section            TEXT PRIMARY KEY,
+        content_changed_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];

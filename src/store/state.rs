@@ -2,6 +2,8 @@
 //! good, the last error) and the history of past syncs. What the file
 //! cannot record (it cannot be written) is kept in memory and still shown.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError};
@@ -295,6 +297,7 @@ impl Store {
              WHERE id = 1",
             params![new_machine_identifier, new_name, now_unix()],
         )?;
+        write_section_markers(&tx, &[])?;
         tx.commit()?;
         Ok(())
     }
@@ -328,6 +331,7 @@ pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                     full_synced_at: r.get(8)?,
                     last_change_at: r.get(9)?,
                     synced_sections: split_sections(r.get::<_, Option<String>>(10)?.as_deref()),
+                    section_markers: Default::default(),
                     cursors: Cursors {
                         updated_at: r.get(11)?,
                         viewed_at: r.get(12)?,
@@ -338,7 +342,34 @@ pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
             },
         )
         .optional()?;
-    Ok(state.unwrap_or_default())
+    let mut state = state.unwrap_or_default();
+    state.section_markers = read_section_markers(conn)?;
+    Ok(state)
+}
+
+fn read_section_markers(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT section, content_changed_at FROM section_markers")?;
+    let markers = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(markers)
+}
+
+/// Replaces the recorded section markers (see [`SyncState::section_markers`]),
+/// inside the caller's transaction.
+pub(super) fn write_section_markers(
+    conn: &Connection,
+    markers: &[(String, i64)],
+) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM section_markers", [])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO section_markers (section, content_changed_at) VALUES (?1, ?2)",
+    )?;
+    for (section, marker) in markers {
+        insert.execute(params![section, marker])?;
+    }
+    Ok(())
 }
 
 /// The stored `synced_sections` list as keys.

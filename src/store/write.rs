@@ -25,6 +25,8 @@ pub struct Finish<'a> {
     pub started_at_ms: i64,
     /// The section keys the sync covered.
     pub sections: &'a [String],
+    /// Their `contentChangedAt` as read before the sync's first listing.
+    pub markers: &'a [(String, i64)],
 }
 
 /// Counts of the committed library.
@@ -203,6 +205,7 @@ impl LibraryWriter {
                 cursors.parents_at
             ],
         )?;
+        super::state::write_section_markers(&self.conn, finish.markers)?;
         let started = std::time::Instant::now();
         let columns = self.columns.prepare(&self.conn, version)?;
         if columns.is_some() {
@@ -386,6 +389,7 @@ mod tests {
             server_name: "s",
             started_at_ms: now_millis(),
             sections: &sections,
+            markers: &[],
         })
         .expect("finish");
     }

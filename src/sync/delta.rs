@@ -25,15 +25,17 @@ use crate::plex::{
 };
 use crate::store::patch::{PatchFinish, PatchReport};
 use crate::store::write::ParentKind;
-use crate::store::{Store, StoreError};
+use crate::store::{CachedParent, Store, StoreError};
 
 use super::SyncError;
-use super::cached;
 use super::derive::{cap_parent, cap_track, new_track};
 use super::plan::PageWalk;
 
 /// Metadata requests ask for this many albums or artists at once.
 const PARENT_BATCH: usize = 100;
+
+/// Listings show at most this many genres of an album or artist.
+const LISTED_GENRES: usize = 3;
 
 /// Whether the cache can be refreshed by deltas: a full sync of this same
 /// server over the same sections, with cursors. Otherwise a full sync.
@@ -79,6 +81,17 @@ impl Changes {
         self.add_tracks(section, ours);
     }
 
+    /// Adds the changes read for another section. A track one section lists
+    /// stays even when another found it gone from there: it moved.
+    pub fn merge(&mut self, other: Changes) {
+        self.parents.extend(other.parents);
+        self.tracks.extend(other.tracks);
+        self.removed_tracks.extend(other.removed_tracks);
+        self.removed_parents.extend(other.removed_parents);
+        let tracks = &self.tracks;
+        self.removed_tracks.retain(|k| !tracks.contains_key(k));
+    }
+
     pub fn add_tracks(&mut self, section: &str, tracks: Vec<Track>) {
         for t in tracks {
             self.removed_tracks.remove(&t.rating_key);
@@ -121,6 +134,14 @@ impl Changes {
     }
 }
 
+/// Each section's `contentChangedAt`, as a sync records them.
+pub fn section_markers(sections: &[Section]) -> Vec<(String, i64)> {
+    sections
+        .iter()
+        .filter_map(|s| Some((s.key.clone(), s.markers.content_changed_at?)))
+        .collect()
+}
+
 /// Reads what changed on the server since the cursors of `state`.
 pub struct DeltaReader<'a> {
     pub client: &'a PlexClient,
@@ -129,52 +150,140 @@ pub struct DeltaReader<'a> {
     pub page_size: u64,
 }
 
+/// What a section's delta listings hold.
+struct Listed {
+    /// Tracks of the `updatedAt`, `lastViewedAt` and `lastRatedAt` deltas.
+    tracks: Vec<Vec<Track>>,
+    /// Artists and albums of the `updatedAt` deltas.
+    parents: Vec<(ParentKind, Vec<Parent>)>,
+    /// The section's track count on the server and in the cache, when the
+    /// section's content changed.
+    counts: Option<(Option<u64>, u64)>,
+}
+
 impl DeltaReader<'_> {
-    /// Everything that changed in `sections`.
+    /// Everything that changed in `sections`, all sections read at once.
     pub async fn read(&self, sections: &[Section]) -> Result<Changes, SyncError> {
+        let parts = futures::future::try_join_all(sections.iter().map(|s| self.section(s))).await?;
         let mut changes = Changes::default();
-        for section in sections {
-            self.section(section, &mut changes).await?;
+        for part in parts {
+            changes.merge(part);
         }
         Ok(changes)
     }
 
-    async fn section(&self, section: &Section, changes: &mut Changes) -> Result<(), SyncError> {
-        let cursors = self.state.cursors;
-        // Nothing ever played or rated: every play or rating is new.
-        let since = |field, cursor: Option<i64>| Since {
-            field,
-            cursor: cursor.unwrap_or(0),
-        };
-        let parents_since = since(DeltaField::UpdatedAt, cursors.parents_at);
+    /// Whether Plex says the section's content changed since the cache read
+    /// it (an unknown marker on either side counts as changed).
+    fn content_changed(&self, section: &Section) -> bool {
+        let recorded = self.state.section_markers.get(&section.key).copied();
+        match (recorded, section.markers.content_changed_at) {
+            (Some(recorded), Some(now)) => recorded != now,
+            _ => true,
+        }
+    }
+
+    async fn section(&self, section: &Section) -> Result<Changes, SyncError> {
+        let mut changes = Changes::default();
         let key = section.key.as_str();
-        // The five listings do not depend on each other: asked at once, a
-        // slow server's latency is paid about once instead of five times.
-        let (updated, viewed, rated, artists, albums) = futures::try_join!(
-            self.delta_tracks(key, since(DeltaField::UpdatedAt, cursors.updated_at)),
-            self.delta_tracks(key, since(DeltaField::LastViewedAt, cursors.viewed_at)),
-            self.delta_tracks(key, since(DeltaField::LastRatedAt, cursors.rated_at)),
-            self.delta_parents(key, ListKind::Artists, parents_since),
-            self.delta_parents(key, ListKind::Albums, parents_since),
-        )?;
-        for tracks in [updated, viewed, rated] {
+        let listed = if self.content_changed(section) {
+            self.list_all(key).await?
+        } else {
+            self.list_plays_and_ratings(key).await?
+        };
+        for tracks in listed.tracks {
             changes.add_tracks(key, tracks);
         }
-        let mut refetch = Vec::new();
-        for (kind, keys) in [(ParentKind::Artist, artists), (ParentKind::Album, albums)] {
-            for parent in &keys {
-                let store = self.store.clone();
-                let parent = parent.clone();
-                refetch
-                    .extend(blocking(move || cached::track_keys_of_parent(&store, &parent)).await?);
-            }
-            self.add_parents(kind, &keys, changes).await?;
+        let mut changed_parents = Vec::new();
+        for (kind, listed) in listed.parents {
+            let keys = self.changed_parents(kind, listed).await?;
+            changed_parents.extend(keys.iter().cloned());
+            self.add_parents(kind, &keys, &mut changes).await?;
         }
+        // Tracks inherit album and artist fields, and Plex does not move a
+        // track's `updatedAt` when its album is edited: send them again.
+        let store = self.store.clone();
+        let mut refetch = blocking(move || store.track_keys_of_parents(&changed_parents)).await?;
         refetch.retain(|k| !changes.tracks.contains_key(k));
         let tracks = self.client.tracks_by_keys(&refetch).await?;
-        changes.add_fetched(&section.key, tracks);
-        self.reconcile(section, changes).await?;
-        self.missing_parents(&section.key, changes).await
+        changes.add_fetched(key, tracks);
+        if let Some((server_total, cached_total)) = listed.counts {
+            self.reconcile(key, server_total, cached_total, &mut changes)
+                .await?;
+        }
+        self.missing_parents(key, &mut changes).await?;
+        Ok(changes)
+    }
+
+    /// Every delta listing of a section and its track counts, asked at once:
+    /// a slow server's latency is paid about once instead of six times.
+    async fn list_all(&self, section: &str) -> Result<Listed, SyncError> {
+        let cursors = self.state.cursors;
+        let parents_since = since(DeltaField::UpdatedAt, cursors.parents_at);
+        let store = self.store.clone();
+        let cached_count = async {
+            let counts = blocking(move || store.section_track_counts()).await?;
+            Ok::<_, SyncError>(
+                counts
+                    .into_iter()
+                    .find(|(s, _)| s == section)
+                    .map_or(0, |(_, n)| n.max(0) as u64),
+            )
+        };
+        let (updated, viewed, rated, artists, albums, server_total, cached_total) = futures::try_join!(
+            self.delta_tracks(section, since(DeltaField::UpdatedAt, cursors.updated_at)),
+            self.delta_tracks(section, since(DeltaField::LastViewedAt, cursors.viewed_at)),
+            self.delta_tracks(section, since(DeltaField::LastRatedAt, cursors.rated_at)),
+            self.delta_parents(section, ListKind::Artists, parents_since),
+            self.delta_parents(section, ListKind::Albums, parents_since),
+            async { Ok(self.client.count(section, ListKind::Tracks).await?) },
+            cached_count,
+        )?;
+        Ok(Listed {
+            tracks: vec![updated, viewed, rated],
+            parents: vec![(ParentKind::Artist, artists), (ParentKind::Album, albums)],
+            counts: Some((server_total, cached_total)),
+        })
+    }
+
+    /// A section whose content did not change: only plays and ratings can
+    /// have moved (they leave `contentChangedAt` alone).
+    async fn list_plays_and_ratings(&self, section: &str) -> Result<Listed, SyncError> {
+        let cursors = self.state.cursors;
+        let (viewed, rated) = futures::try_join!(
+            self.delta_tracks(section, since(DeltaField::LastViewedAt, cursors.viewed_at)),
+            self.delta_tracks(section, since(DeltaField::LastRatedAt, cursors.rated_at)),
+        )?;
+        Ok(Listed {
+            tracks: vec![viewed, rated],
+            parents: Vec::new(),
+            counts: None,
+        })
+    }
+
+    /// Keys of the listed parents that differ from the cache. A delta asks
+    /// from the cursor's own second, so what the cache already holds comes
+    /// again; a record equal to the cached one (same `updatedAt` and
+    /// fields) changed nothing and costs no request.
+    async fn changed_parents(
+        &self,
+        kind: ParentKind,
+        listed: Vec<Parent>,
+    ) -> Result<Vec<String>, SyncError> {
+        if listed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.store.clone();
+        let keys: Vec<String> = listed.iter().map(|p| p.rating_key.clone()).collect();
+        let cached = blocking(move || store.cached_parents(kind, &keys)).await?;
+        Ok(listed
+            .into_iter()
+            .filter(|p| {
+                cached
+                    .get(&p.rating_key)
+                    .is_none_or(|c| !listing_matches(p, c))
+            })
+            .map(|p| p.rating_key)
+            .collect())
     }
 
     /// Full records of parents, added to the changes.
@@ -216,8 +325,8 @@ impl DeltaReader<'_> {
                 .collect();
             let store = self.store.clone();
             let asked = wanted.clone();
-            let cached = blocking(move || cached::cached_parents(&store, kind, &asked)).await?;
-            wanted.retain(|k| !cached.contains(k));
+            let cached = blocking(move || store.cached_parents(kind, &asked)).await?;
+            wanted.retain(|k| !cached.contains_key(k));
             wanted.sort();
             self.add_parents(kind, &wanted, changes).await?;
         }
@@ -225,11 +334,13 @@ impl DeltaReader<'_> {
     }
 
     /// Deletions and misses: see the module's documentation.
-    async fn reconcile(&self, section: &Section, changes: &mut Changes) -> Result<(), SyncError> {
-        let server_total = self.client.count(&section.key, ListKind::Tracks).await?;
-        let store = self.store.clone();
-        let key = section.key.clone();
-        let cached_total = blocking(move || cached::section_track_count(&store, &key)).await?;
+    async fn reconcile(
+        &self,
+        section: &str,
+        server_total: Option<u64>,
+        cached_total: u64,
+        changes: &mut Changes,
+    ) -> Result<(), SyncError> {
         let delta_keys: Vec<String> = changes.tracks.keys().cloned().collect();
         let store = self.store.clone();
         let known: HashSet<String> = blocking(move || store.known_keys(&delta_keys))
@@ -239,21 +350,24 @@ impl DeltaReader<'_> {
         let new_tracks: Vec<&Track> = changes
             .tracks
             .values()
-            .filter(|(s, t)| s == &section.key && !known.contains(&t.rating_key))
+            .filter(|(s, t)| s == section && !known.contains(&t.rating_key))
             .map(|(_, t)| t)
             .collect();
         if server_total == Some(cached_total + new_tracks.len() as u64) {
             return Ok(());
         }
-        let mut cached = {
+        let mut cached: HashMap<String, i64> = {
             let store = self.store.clone();
-            let key = section.key.clone();
-            blocking(move || cached::album_track_counts(&store, &key)).await?
+            let key = section.to_owned();
+            blocking(move || store.album_track_counts(&key))
+                .await?
+                .into_iter()
+                .collect()
         };
         for album in new_tracks.iter().filter_map(|t| t.album_key.as_ref()) {
             *cached.entry(album.clone()).or_default() += 1;
         }
-        let listed = self.album_counts(&section.key).await?;
+        let listed = self.album_counts(section).await?;
         let plan = reconcile_plan(&cached, &listed);
         let mut missing = Vec::new();
         for album in &plan.gone {
@@ -290,14 +404,14 @@ impl DeltaReader<'_> {
         }
         missing.sort();
         let tracks = self.client.tracks_by_keys(&missing).await?;
-        changes.add_fetched(&section.key, tracks);
+        changes.add_fetched(section, tracks);
         Ok(())
     }
 
     async fn cached_keys_of_album(&self, album: &str) -> Result<Vec<String>, SyncError> {
         let store = self.store.clone();
         let album = album.to_owned();
-        blocking(move || cached::track_keys_of_album(&store, &album)).await
+        blocking(move || store.track_keys_of_album(&album)).await
     }
 
     /// Every album of a section with its track count.
@@ -336,14 +450,14 @@ impl DeltaReader<'_> {
         Ok(tracks)
     }
 
-    /// Keys of the albums or artists listed as changed since `since`.
+    /// The albums or artists listed as changed since `since`.
     async fn delta_parents(
         &self,
         section: &str,
         kind: ListKind,
         since: Since,
-    ) -> Result<Vec<String>, SyncError> {
-        let mut keys = Vec::new();
+    ) -> Result<Vec<Parent>, SyncError> {
+        let mut parents = Vec::new();
         let mut walk = PageWalk::new((0, u64::MAX), self.page_size);
         while let Some(want) = walk.want() {
             let page = self
@@ -351,13 +465,42 @@ impl DeltaReader<'_> {
                 .delta_parent_page(section, kind, since, walk.offset, want)
                 .await?;
             let more = walk.advance(want, page.items.len() as u64, page.total);
-            keys.extend(page.items.into_iter().map(|p| p.rating_key));
+            parents.extend(page.items);
             if !more {
                 break;
             }
         }
-        Ok(keys)
+        Ok(parents)
     }
+}
+
+/// Items whose `field` is at or after `cursor`, the largest such time the
+/// cache holds (so its own second comes again). No cursor (nothing ever
+/// played or rated): everything with the field set.
+fn since(field: DeltaField, cursor: Option<i64>) -> Since {
+    Since {
+        field,
+        cursor: cursor.unwrap_or(0),
+    }
+}
+
+/// Whether a listed album or artist is the cached one: same `updatedAt`,
+/// title, year, artist and genres. Listings show at most three genres, so
+/// three listed genres need only begin the cached list.
+fn listing_matches(listed: &Parent, cached: &CachedParent) -> bool {
+    let mut listed = listed.clone();
+    cap_parent(&mut listed);
+    let genres = if listed.genres.len() >= LISTED_GENRES {
+        cached.genres.starts_with(&listed.genres)
+    } else {
+        cached.genres == listed.genres
+    };
+    listed.updated_at.is_some()
+        && listed.updated_at == cached.updated_at
+        && listed.title == cached.title
+        && listed.year == cached.year
+        && listed.parent_key == cached.parent_key
+        && genres
 }
 
 /// Which albums the reconcile looks into.
@@ -436,6 +579,48 @@ mod tests {
             &listed(&[("a", Some(3)), ("b", Some(2)), ("c", Some(5))]),
         );
         assert_eq!(same, ReconcilePlan::default());
+    }
+
+    #[test]
+    fn a_listed_parent_matches_the_cached_one_field_by_field() {
+        let cached = CachedParent {
+            parent_key: Some("r1".into()),
+            title: Some("Blue".into()),
+            year: Some(1971),
+            updated_at: Some(100),
+            genres: vec!["Folk".into(), "Pop".into(), "Rock".into(), "Jazz".into()],
+        };
+        let listed = Parent {
+            rating_key: "a1".into(),
+            parent_key: Some("r1".into()),
+            title: Some("Blue".into()),
+            year: Some(1971),
+            // Listings show the first three genres only.
+            genres: vec!["Folk".into(), "Pop".into(), "Rock".into()],
+            deleted_at: None,
+            updated_at: Some(100),
+        };
+        assert!(listing_matches(&listed, &cached));
+        let differs = |change: fn(&mut Parent)| {
+            let mut p = listed.clone();
+            change(&mut p);
+            !listing_matches(&p, &cached)
+        };
+        assert!(differs(|p| p.updated_at = Some(101)));
+        assert!(differs(|p| p.updated_at = None));
+        assert!(differs(|p| p.title = Some("Blue (Remastered)".into())));
+        assert!(differs(|p| p.year = None));
+        assert!(differs(|p| p.parent_key = Some("r2".into())));
+        assert!(differs(|p| p.genres[2] = "Soul".into()));
+        // Fewer than three listed genres are the whole list.
+        assert!(differs(|p| p.genres.truncate(2)));
+        let two = CachedParent {
+            genres: vec!["Folk".into(), "Pop".into()],
+            ..cached.clone()
+        };
+        let mut p = listed.clone();
+        p.genres.truncate(2);
+        assert!(listing_matches(&p, &two));
     }
 
     fn state(machine: &str, sections: &[&str], cursor: Option<i64>) -> SyncState {

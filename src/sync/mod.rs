@@ -4,7 +4,6 @@
 //! a failed, cancelled or killed sync leaves the previous library untouched.
 
 mod background;
-mod cached;
 pub mod delta;
 mod derive;
 pub mod live;
@@ -32,7 +31,6 @@ use crate::store::write::{Committed, ParentKind};
 use crate::store::{Store, StoreError, SyncLock};
 
 pub use crate::errors::error_message;
-pub use cached::track_keys_of_parent as cached_track_keys_of_parent;
 pub use plan::{PageWalk, PassCheck, PassFigures, PassKeys, check_pass};
 pub use progress::{Phase, Progress, ProgressReport};
 use writer::{Batch, WriterHandle};
@@ -375,23 +373,27 @@ impl SyncEngine {
         let settings = self.settings();
         let started_at_ms = now_millis();
         self.progress.set_phase(Phase::Connecting);
-        // A damaged file is rebuilt first, even when Plex cannot be reached.
-        self.unblock(SyncEngine::ensure_healthy_file).await?;
-        let client = client_for(&settings)?;
-        let server = client.server_info().await?;
-        if let Some(order) = self.listing_order(&server.machine_identifier) {
-            client.set_listing_order(order);
+        // The integrity check reads the whole file, so it runs while Plex
+        // answers. A damaged file is rebuilt before anything is written,
+        // even when Plex cannot be reached.
+        let store = self.store.clone();
+        let check = tokio::task::spawn_blocking(move || store.check_integrity());
+        let mut plan = self.plan(&settings, mode).await;
+        if self.settle_integrity(check).await? {
+            // What the plan read came from the damaged file.
+            plan = self.plan(&settings, SyncMode::Full).await;
         }
+        let Plan {
+            client,
+            server,
+            sections,
+            changes,
+        } = plan?;
         let found = server.clone();
         self.unblock(move |engine| engine.forget_old_server(&found))
             .await?;
-        let sections = client.music_sections(&settings.sections).await?;
-        if mode == SyncMode::Auto
-            && let Some(report) = self
-                .delta_if_possible(&client, &server, &sections, started)
-                .await?
-        {
-            return Ok(report);
+        if let Some(changes) = changes {
+            return self.apply_delta(changes, server, &sections, started).await;
         }
 
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "connected");
@@ -422,6 +424,7 @@ impl SyncEngine {
                     server_name: server.name.clone(),
                     started_at_ms,
                     sections: sections.iter().map(|s| s.key.clone()).collect(),
+                    markers: delta::section_markers(&sections),
                     reply,
                 },
             )
@@ -449,16 +452,46 @@ impl SyncEngine {
         })
     }
 
-    /// A delta refresh when the cache allows one, no full sweep is due and
-    /// the server honours delta filters; `None` asks for a full sync.
-    async fn delta_if_possible(
+    /// Connects and, in `Auto` mode, reads what changed when a delta
+    /// refresh can do. Reads the cache, writes nothing.
+    async fn plan(&self, settings: &Settings, mode: SyncMode) -> Result<Plan, SyncError> {
+        let client = client_for(settings)?;
+        // Neither answer depends on the other: asked at once. The server's
+        // error comes first: it says best what is wrong with the address.
+        let (server, sections) = tokio::join!(
+            client.server_info(),
+            client.music_sections(&settings.sections)
+        );
+        let server = server?;
+        let sections = sections?;
+        if let Some(order) = self.listing_order(&server.machine_identifier) {
+            client.set_listing_order(order);
+        }
+        let changes = match mode {
+            SyncMode::Auto => {
+                self.read_delta(&client, &server, &sections, settings)
+                    .await?
+            }
+            SyncMode::Full => None,
+        };
+        Ok(Plan {
+            client,
+            server,
+            sections,
+            changes,
+        })
+    }
+
+    /// What changed since the cache's cursors, when the cache allows a
+    /// delta refresh, no full sweep is due and the server honours delta
+    /// filters; `None` asks for a full sync.
+    async fn read_delta(
         &self,
         client: &PlexClient,
         server: &ServerInfo,
         sections: &[Section],
-        started: std::time::Instant,
-    ) -> Result<Option<SyncReport>, SyncError> {
-        let settings = self.settings();
+        settings: &Settings,
+    ) -> Result<Option<delta::Changes>, SyncError> {
         let state = self
             .unblock(|engine| Ok(engine.store.sync_state()?))
             .await?;
@@ -473,15 +506,6 @@ impl SyncEngine {
         let Some(first) = sections.first() else {
             return Ok(None);
         };
-        if !client.honours_delta_filters(&first.key).await? {
-            tracing::warn!(
-                server = %server.name,
-                "Plex ignores delta filters (a listing of changes after a time in the far future was not empty); running a full sync instead"
-            );
-            self.deltas_ignored
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-            return Ok(None);
-        }
         self.progress.set_phase(Phase::Tracks);
         let reader = delta::DeltaReader {
             client,
@@ -489,23 +513,57 @@ impl SyncEngine {
             state: &state,
             page_size: settings.page_size as u64,
         };
-        let changes = reader.read(sections).await?;
+        // The probe and the listings are asked at once; a server found to
+        // ignore delta filters stops the listings there.
+        let probe = async {
+            match client.honours_delta_filters(&first.key).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(DeltaStop::FiltersIgnored),
+                Err(e) => Err(DeltaStop::Failed(e.into())),
+            }
+        };
+        let read = async { reader.read(sections).await.map_err(DeltaStop::Failed) };
+        match tokio::try_join!(probe, read) {
+            Ok(((), changes)) => Ok(Some(changes)),
+            Err(DeltaStop::FiltersIgnored) => {
+                tracing::warn!(
+                    server = %server.name,
+                    "Plex ignores delta filters (a listing of changes after a time in the far future was not empty); running a full sync instead"
+                );
+                self.deltas_ignored
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(DeltaStop::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Writes a delta refresh's changes in one patch.
+    async fn apply_delta(
+        &self,
+        changes: delta::Changes,
+        server: ServerInfo,
+        sections: &[Section],
+        started: std::time::Instant,
+    ) -> Result<SyncReport, SyncError> {
         self.progress.set_phase(Phase::Saving);
         let found = server.clone();
         let keys: Vec<String> = sections.iter().map(|s| s.key.clone()).collect();
+        let markers = delta::section_markers(sections);
         let report = self
             .unblock(move |engine| {
                 let finish = PatchFinish {
                     machine_identifier: &found.machine_identifier,
                     server_name: &found.name,
                     sections: &keys,
+                    markers: &markers,
                     refresh: true,
                 };
                 Ok(changes.apply(&engine.store, &finish)?)
             })
             .await?;
-        Ok(Some(SyncReport {
-            server: server.clone(),
+        Ok(SyncReport {
+            server,
             committed: Committed {
                 track_count: report.track_count,
                 added: report.added as i64,
@@ -515,7 +573,7 @@ impl SyncEngine {
             kind: SyncKind::Delta,
             passes: 1,
             seconds: started.elapsed().as_secs_f64(),
-        }))
+        })
     }
 
     /// Drops the library of a server other than `server` now, under the
@@ -542,19 +600,47 @@ impl SyncEngine {
         Ok(())
     }
 
-    fn ensure_healthy_file(&self) -> Result<(), SyncError> {
-        match self.store.check_integrity() {
-            Ok(()) => Ok(()),
+    /// The integrity check's verdict; a damaged file is rebuilt (empty)
+    /// now. True when it was.
+    async fn settle_integrity(
+        &self,
+        check: tokio::task::JoinHandle<Result<(), StoreError>>,
+    ) -> Result<bool, SyncError> {
+        let verdict = match check.await {
+            Ok(verdict) => verdict,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(SyncError::Cancelled),
+        };
+        match verdict {
+            Ok(()) => Ok(false),
             Err(e) if e.is_corruption() => {
-                let notice = self.store.rebuild_after_corruption(&error_message(&e))?;
-                tracing::warn!("{notice}");
-                self.progress.set_blocking(true);
-                self.progress.reset_total();
-                Ok(())
+                self.unblock(move |engine| {
+                    let notice = engine.store.rebuild_after_corruption(&error_message(&e))?;
+                    tracing::warn!("{notice}");
+                    engine.progress.set_blocking(true);
+                    engine.progress.reset_total();
+                    Ok(true)
+                })
+                .await
             }
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// What a sync found on connecting: the server, its sections and, for a
+/// delta refresh, the changes to write.
+struct Plan {
+    client: PlexClient,
+    server: ServerInfo,
+    sections: Vec<Section>,
+    changes: Option<delta::Changes>,
+}
+
+/// Why reading deltas stopped.
+enum DeltaStop {
+    FiltersIgnored,
+    Failed(SyncError),
 }
 
 /// A Plex client for the current settings.

@@ -26,6 +26,8 @@ pub enum Batch {
         started_at_ms: i64,
         /// The section keys the sync covered.
         sections: Vec<String>,
+        /// Their `contentChangedAt`, as read before the first listing.
+        markers: Vec<(String, i64)>,
         reply: oneshot::Sender<Result<Committed, StoreError>>,
     },
 }
@@ -102,6 +104,7 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
                 server_name,
                 started_at_ms,
                 sections,
+                markers,
                 reply,
             } => {
                 let result = writer.finish(&Finish {
@@ -109,6 +112,7 @@ fn run(mut writer: LibraryWriter, mut receiver: mpsc::Receiver<Batch>) -> Result
                     server_name: &server_name,
                     started_at_ms,
                     sections: &sections,
+                    markers: &markers,
                 });
                 let _ = reply.send(result);
                 return Ok(());

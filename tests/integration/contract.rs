@@ -20,7 +20,11 @@ async fn starting_a_sync_answers_200_and_progress_totals_are_integers() {
         item_latency_us: 1_000,
         ..Faults::default()
     });
-    let (code, body) = app.post_json("/api/library/sync", &json!({})).await;
+    // A full sync: a refresh of an unchanged library is over too soon to
+    // watch its phases.
+    let (code, body) = app
+        .post_json("/api/library/sync?full=true", &json!({}))
+        .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["started"], true);
     assert!(body["blocking"].is_boolean());

@@ -303,6 +303,7 @@ fn random_patch(rng: &mut StdRng, model: &mut Model, store: &Store, size: usize)
             machine_identifier: "m",
             server_name: "Server",
             sections: &["1".to_owned(), "2".to_owned()],
+            markers: &[],
             refresh: false,
         })
         .expect("finish");
@@ -336,6 +337,7 @@ fn write_whole(store: &Store, model: &Model, order: &[String]) {
         server_name: "Server",
         started_at_ms: 0,
         sections: &["1".to_owned(), "2".to_owned()],
+        markers: &[],
     })
     .expect("finish");
 }
@@ -531,6 +533,7 @@ fn a_patch_reports_its_changes_and_moves_the_cursors_and_state() {
             machine_identifier: "m",
             server_name: "Server",
             sections: &[],
+            markers: &[],
             refresh: false,
         })
         .expect("finish");
@@ -552,6 +555,7 @@ fn a_patch_reports_its_changes_and_moves_the_cursors_and_state() {
             machine_identifier: "m",
             server_name: "Server",
             sections: &["9".to_owned()],
+            markers: &[],
             refresh: false,
         })
         .expect("finish");
@@ -572,6 +576,7 @@ fn a_patch_reports_its_changes_and_moves_the_cursors_and_state() {
             machine_identifier: "m",
             server_name: "Server",
             sections: &["1".to_owned(), "2".to_owned(), "3".to_owned()],
+            markers: &[],
             refresh: true,
         })
         .expect("finish");
@@ -697,6 +702,7 @@ fn measure(tracks: usize, sizes: &[usize]) {
                 machine_identifier: "m",
                 server_name: "Server",
                 sections: &[],
+                markers: &[],
                 refresh: false,
             })
             .expect("finish");

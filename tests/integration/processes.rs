@@ -45,13 +45,20 @@ async fn wait_for_tracks_phase(app: &TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_processes_work_while_serve_syncs() {
     let plex = spawn_plex(3_000, 31).await;
-    let app = TestApp::spawn(&plex).await;
+    // No live updates: their catch-up refresh would add to the history.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::settings(dir.path(), &plex);
+    settings.live_updates = false;
+    let app = TestApp::spawn_with(dir, settings).await;
     let before = app.wait_idle().await["track_count"].as_i64().unwrap();
     plex.set_faults(Faults {
         item_latency_us: 8_000,
         ..Faults::default()
     });
-    let (code, body) = app.post_json("/api/library/sync", &json!({})).await;
+    // A full sync, slow enough to work beside.
+    let (code, body) = app
+        .post_json("/api/library/sync?full=true", &json!({}))
+        .await;
     assert_eq!((code, body["started"].as_bool()), (200, Some(true)));
     wait_for_tracks_phase(&app).await;
     let dir = app.dir.path();

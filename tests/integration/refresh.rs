@@ -173,6 +173,84 @@ async fn every_kind_of_change_arrives_by_a_delta_refresh() {
     assert_eq!(history[0].kind, SyncKind::Delta);
 }
 
+/// Requests a refresh of `cache` makes, and its report.
+async fn counted_refresh(cache: &Cache, plex: &EmulatorHandle) -> (u64, SyncReport) {
+    let before = plex.stats().requests;
+    let report = refresh(cache).await.unwrap();
+    assert_eq!(report.kind, SyncKind::Delta);
+    (plex.stats().requests - before, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_section_whose_content_did_not_change_is_asked_only_for_plays_and_ratings() {
+    let plex = spawn_plex(1_000, 23).await;
+    let cache = cached_section(&plex).await;
+    let keys = track_keys(&plex, CACHED);
+    // The server, its sections, the probe, then plays and ratings.
+    let (spent, _) = counted_refresh(&cache, &plex).await;
+    assert_eq!(spent, 5, "an unchanged section");
+    plex.mutate(Mutation::Rate {
+        rating_key: keys[3],
+        rating: Some(4.0),
+    })
+    .unwrap();
+    plex.mutate(Mutation::Play {
+        rating_key: keys[4],
+    })
+    .unwrap();
+    let (spent, report) = counted_refresh(&cache, &plex).await;
+    assert_eq!(spent, 5, "plays and ratings leave contentChangedAt alone");
+    assert_eq!(report.changed, 2, "{report:?}");
+    // An edit moves the marker: the section's every delta and its count.
+    plex.mutate(Mutation::Edit {
+        rating_key: keys[5],
+        title: Some("Edited".into()),
+        original_title: None,
+    })
+    .unwrap();
+    let (spent, report) = counted_refresh(&cache, &plex).await;
+    assert_eq!(spent, 9, "a changed section");
+    assert_eq!(report.changed, 1, "{report:?}");
+    assert_equals_a_fresh_sync(&cache, &plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_album_listed_again_unchanged_is_not_fetched_again() {
+    let plex = spawn_plex(1_000, 29).await;
+    let cache = cached_section(&plex).await;
+    let keys = track_keys(&plex, CACHED);
+    let album = plex
+        .library()
+        .albums
+        .iter()
+        .find(|a| a.section == CACHED)
+        .unwrap()
+        .rating_key;
+    plex.mutate(Mutation::EditAlbum {
+        rating_key: album,
+        title: Some("Edited Album".into()),
+        year: None,
+        genres: None,
+    })
+    .unwrap();
+    // Nine requests, then the album's record and its tracks.
+    let (spent, report) = counted_refresh(&cache, &plex).await;
+    assert_eq!(spent, 11);
+    assert!(report.changed > 0, "{report:?}");
+    // The album is at the parents' cursor, so its delta lists it again;
+    // equal to the cached record, it costs nothing more.
+    plex.mutate(Mutation::Edit {
+        rating_key: keys[0],
+        title: Some("Edited Track".into()),
+        original_title: None,
+    })
+    .unwrap();
+    let (spent, report) = counted_refresh(&cache, &plex).await;
+    assert_eq!(spent, 9);
+    assert_eq!(report.changed, 1, "{report:?}");
+    assert_equals_a_fresh_sync(&cache, &plex).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_ignores_delta_filters_gets_a_full_sync() {
     let plex = spawn_plex(800, 9).await;
