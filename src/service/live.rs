@@ -273,9 +273,11 @@ impl Library {
         let slot = self.engine.write_slot().clone();
         let _writing = slot.lock_owned().await;
         let applied = self.fetch_and_apply(client, batch).await?;
-        self.refresh_state().await;
+        // Counted before the status shows it: what the status shows, the
+        // metrics have counted.
         let total = applied.change.added + applied.change.changed + applied.change.removed;
         self.metrics.live_changes_applied(total);
+        self.refresh_state().await;
         self.note_change(applied.change);
         drop(_writing);
         if applied.unsure {

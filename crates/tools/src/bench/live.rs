@@ -234,7 +234,16 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let seconds = made.elapsed().as_secs_f64();
-        let transactions = transactions(api).await?.saturating_sub(before_batches);
+        // A refresh's history entry is written just after its commit, which
+        // the status may show first: wait a moment for the bookkeeping.
+        let mut transactions = 0;
+        let counted = Instant::now();
+        while transactions == 0 && counted.elapsed() < Duration::from_secs(3) {
+            transactions = transactions_since(api, before_batches).await?;
+            if transactions == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         say(format!(
             "live, {label}: {STORM} added tracks applied in {seconds:.2} s, {transactions} transactions"
         ));
@@ -567,6 +576,10 @@ async fn transactions(api: &Api) -> anyhow::Result<u64> {
     let history = api.get_json("/api/library/sync/history?limit=500").await?;
     let refreshes = history["syncs"].as_array().map_or(0, Vec::len) as u64;
     Ok(batches_applied(api).await? + refreshes)
+}
+
+async fn transactions_since(api: &Api, before: u64) -> anyhow::Result<u64> {
+    Ok(transactions(api).await?.saturating_sub(before))
 }
 
 /// Live batches the server has committed, from its metrics.
