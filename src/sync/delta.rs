@@ -2,11 +2,16 @@
 //! to date by asking Plex only for what moved since the cache's cursors,
 //! then applies it all in one patch (a failure anywhere changes nothing).
 //!
+//! 0. Sections whose `contentChangedAt` is where the last sync or refresh
+//!    saw it had no content change: only their plays and ratings (the
+//!    `lastViewedAt` and `lastRatedAt` deltas) are asked for. Sections are
+//!    read at once, and so are a section's listings.
 //! 1. Tracks whose `updatedAt`, `lastViewedAt` or `lastRatedAt` passed the
-//!    cursors, and albums and artists whose `updatedAt` did (their full
-//!    records, and their cached tracks again: tracks inherit album and
-//!    artist fields, and Plex does not move a track's `updatedAt` when its
-//!    album is edited).
+//!    cursors, and albums and artists whose `updatedAt` did and whose
+//!    listed record differs from the cached one (their full records, and
+//!    their cached tracks again: tracks inherit album and artist fields,
+//!    and Plex does not move a track's `updatedAt` when its album is
+//!    edited).
 //! 2. Reconcile, for what deltas never show (deletions) or missed: a size-0
 //!    count of each section's tracks against the cache's count after the
 //!    deltas. Only when they differ is the album listing paged (about a
