@@ -285,7 +285,7 @@ impl DeltaReader<'_> {
             .filter(|p| {
                 cached
                     .get(&p.rating_key)
-                    .is_none_or(|c| !listing_matches(p, c))
+                    .is_none_or(|c| !listing_matches(kind, p, c))
             })
             .map(|p| p.rating_key)
             .collect())
@@ -490,11 +490,16 @@ fn since(field: DeltaField, cursor: Option<i64>) -> Since {
 }
 
 /// Whether a listed album or artist is the cached one: same `updatedAt`,
-/// title, year, artist and genres. Listings show at most three genres, so
-/// three listed genres need only begin the cached list.
-fn listing_matches(listed: &Parent, cached: &CachedParent) -> bool {
+/// title, year, artist and genres (an artist's year and parent the cache
+/// does not keep). Listings show at most three genres, so three listed
+/// genres need only begin the cached list.
+fn listing_matches(kind: ParentKind, listed: &Parent, cached: &CachedParent) -> bool {
     let mut listed = listed.clone();
     cap_parent(&mut listed);
+    if kind == ParentKind::Artist {
+        listed.year = None;
+        listed.parent_key = None;
+    }
     let genres = if listed.genres.len() >= LISTED_GENRES {
         cached.genres.starts_with(&listed.genres)
     } else {
@@ -605,11 +610,11 @@ mod tests {
             deleted_at: None,
             updated_at: Some(100),
         };
-        assert!(listing_matches(&listed, &cached));
+        assert!(listing_matches(ParentKind::Album, &listed, &cached));
         let differs = |change: fn(&mut Parent)| {
             let mut p = listed.clone();
             change(&mut p);
-            !listing_matches(&p, &cached)
+            !listing_matches(ParentKind::Album, &p, &cached)
         };
         assert!(differs(|p| p.updated_at = Some(101)));
         assert!(differs(|p| p.updated_at = None));
@@ -625,7 +630,15 @@ mod tests {
         };
         let mut p = listed.clone();
         p.genres.truncate(2);
-        assert!(listing_matches(&p, &two));
+        assert!(listing_matches(ParentKind::Album, &p, &two));
+        // An artist's year and parent are not cached: they never differ.
+        let artist = CachedParent {
+            parent_key: None,
+            year: None,
+            ..cached.clone()
+        };
+        assert!(listing_matches(ParentKind::Artist, &listed, &artist));
+        assert!(!listing_matches(ParentKind::Album, &listed, &artist));
     }
 
     fn state(machine: &str, sections: &[&str], cursor: Option<i64>) -> SyncState {

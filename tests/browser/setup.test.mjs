@@ -115,14 +115,15 @@ describe('empty cache', () => {
       await page.waitForSelector('#track-rows [data-rating-key]');
       assert.equal(await page.locator('#first-run').isHidden(), true);
       // The rows can show while the server still records the sync's
-      // history; the footer follows at the next status poll.
+      // history; the footer follows. Live updates are on by default: once
+      // the first sync is in, the server follows Plex and the footer says so.
       let footer = await footerParts(page);
-      for (let i = 0; i < 50 && !/^Synced /.test(footer[1]); i++) {
+      for (let i = 0; i < 100 && !/^Live · updated /.test(footer[1]); i++) {
         await page.waitForTimeout(100);
         footer = await footerParts(page);
       }
       assert.equal(footer[0], tracksText(synced.track_count));
-      assert.match(footer[1], /^Synced /);
+      assert.match(footer[1], /^Live · updated /);
 
       // The token never comes back from the server.
       const settings = await app.api('/api/settings');
