@@ -134,7 +134,7 @@ pub async fn start_sync(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<SyncStarted>), ApiError> {
-    let mode = sync_mode(query.as_deref())?;
+    let mode = sync_mode(&query)?;
     let answer = match state.library().start_sync_mode(mode).await {
         Ok(blocking) => SyncStarted {
             started: true,
@@ -155,10 +155,10 @@ pub async fn start_sync(
 
 /// `full=true` (or `1`) asks for a full sync; anything else in the query is
 /// a mistake worth saying.
-fn sync_mode(query: Option<&str>) -> Result<SyncMode, ApiError> {
+fn sync_mode(query: &Option<String>) -> Result<SyncMode, ApiError> {
     let mut mode = SyncMode::Auto;
-    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match (key.as_ref(), value.as_ref()) {
+    for (key, value) in super::tracks::pairs(query)? {
+        match (key.as_str(), value.as_str()) {
             ("full", "true" | "1") => mode = SyncMode::Full,
             ("full", "false" | "0") => mode = SyncMode::Auto,
             ("full", other) => {

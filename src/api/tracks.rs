@@ -316,7 +316,7 @@ pub async fn preview(
 }
 
 /// Query pairs, percent-decoded; invalid UTF-8 is a client error.
-fn pairs(query: &Option<String>) -> Result<Vec<(String, String)>, ApiError> {
+pub(super) fn pairs(query: &Option<String>) -> Result<Vec<(String, String)>, ApiError> {
     let Some(query) = query.as_deref() else {
         return Ok(Vec::new());
     };

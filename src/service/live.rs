@@ -309,14 +309,16 @@ impl Library {
                     let full = client.parents_by_keys(chunk).await?;
                     changes.parents.extend(full.into_iter().map(|p| (list, p)));
                 }
-                let store = self.store().clone();
-                let tracks = blocking(move || store.track_keys_of_parents(&wanted)).await?;
-                batch
-                    .tracks
-                    .entry(section.clone())
-                    .or_default()
-                    .extend(tracks);
             }
+            // Their tracks inherit from them: fetched again (one scan).
+            let parents: Vec<String> = keys.iter().map(|(_, key)| key.clone()).collect();
+            let store = self.store().clone();
+            let tracks = blocking(move || store.track_keys_of_parents(&parents)).await?;
+            batch
+                .tracks
+                .entry(section.clone())
+                .or_default()
+                .extend(tracks);
         }
         for (section, keys) in &batch.tracks {
             let keys: Vec<String> = keys.iter().cloned().collect();

@@ -48,11 +48,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Keys of the tracks whose album or artist is `key`, sorted.
-    pub fn track_keys_of_parent(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        self.track_keys_of_parents(&[key.to_owned()])
-    }
-
     /// Keys of the tracks whose album or artist is one of `keys`, sorted:
     /// one scan of the tracks however many parents are asked for.
     pub fn track_keys_of_parents(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {

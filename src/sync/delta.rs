@@ -149,10 +149,13 @@ pub fn section_markers(sections: &[Section]) -> Vec<(String, i64)> {
 
 /// Reads what changed on the server since the cursors of `state`.
 pub struct DeltaReader<'a> {
-    pub client: &'a PlexClient,
-    pub store: &'a Store,
-    pub state: &'a SyncState,
-    pub page_size: u64,
+    client: &'a PlexClient,
+    store: &'a Store,
+    state: &'a SyncState,
+    page_size: u64,
+    /// The cache's tracks per section, counted once (one scan) for every
+    /// section that needs its count.
+    cached_counts: tokio::sync::OnceCell<HashMap<String, u64>>,
 }
 
 /// What a section's delta listings hold.
@@ -166,7 +169,22 @@ struct Listed {
     counts: Option<(Option<u64>, u64)>,
 }
 
-impl DeltaReader<'_> {
+impl<'a> DeltaReader<'a> {
+    pub fn new(
+        client: &'a PlexClient,
+        store: &'a Store,
+        state: &'a SyncState,
+        page_size: u64,
+    ) -> Self {
+        DeltaReader {
+            client,
+            store,
+            state,
+            page_size,
+            cached_counts: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// Everything that changed in `sections`, all sections read at once.
     pub async fn read(&self, sections: &[Section]) -> Result<Changes, SyncError> {
         let parts = futures::future::try_join_all(sections.iter().map(|s| self.section(s))).await?;
@@ -224,15 +242,21 @@ impl DeltaReader<'_> {
     async fn list_all(&self, section: &str) -> Result<Listed, SyncError> {
         let cursors = self.state.cursors;
         let parents_since = since(DeltaField::UpdatedAt, cursors.parents_at);
-        let store = self.store.clone();
         let cached_count = async {
-            let counts = blocking(move || store.section_track_counts()).await?;
-            Ok::<_, SyncError>(
-                counts
-                    .into_iter()
-                    .find(|(s, _)| s == section)
-                    .map_or(0, |(_, n)| n.max(0) as u64),
-            )
+            let counts = self
+                .cached_counts
+                .get_or_try_init(|| {
+                    let store = self.store.clone();
+                    blocking(move || {
+                        Ok(store
+                            .section_track_counts()?
+                            .into_iter()
+                            .map(|(s, n)| (s, n.max(0) as u64))
+                            .collect())
+                    })
+                })
+                .await?;
+            Ok::<_, SyncError>(counts.get(section).copied().unwrap_or(0))
         };
         let (updated, viewed, rated, artists, albums, server_total, cached_total) = futures::try_join!(
             self.delta_tracks(section, since(DeltaField::UpdatedAt, cursors.updated_at)),

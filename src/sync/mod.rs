@@ -507,12 +507,8 @@ impl SyncEngine {
             return Ok(None);
         };
         self.progress.set_phase(Phase::Tracks);
-        let reader = delta::DeltaReader {
-            client,
-            store: &self.store,
-            state: &state,
-            page_size: settings.page_size as u64,
-        };
+        let reader =
+            delta::DeltaReader::new(client, &self.store, &state, settings.page_size as u64);
         // The probe and the listings are asked at once; a server found to
         // ignore delta filters stops the listings there.
         let probe = async {

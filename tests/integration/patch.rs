@@ -642,12 +642,14 @@ fn the_refresh_reads_agree_with_the_library() {
         of(&|t| t.album_key.as_deref() == Some("a3"))
     );
     assert_eq!(
-        store.track_keys_of_parent("r3").expect("artist"),
+        store
+            .track_keys_of_parents(&["r3".to_owned()])
+            .expect("artist"),
         of(&|t| t.artist_key.as_deref() == Some("r3"))
     );
     assert!(
         store
-            .track_keys_of_parent("nobody")
+            .track_keys_of_parents(&["nobody".to_owned()])
             .expect("none")
             .is_empty()
     );

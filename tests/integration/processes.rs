@@ -46,10 +46,7 @@ async fn wait_for_tracks_phase(app: &TestApp) {
 async fn other_processes_work_while_serve_syncs() {
     let plex = spawn_plex(3_000, 31).await;
     // No live updates: their catch-up refresh would add to the history.
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = crate::helpers::settings(dir.path(), &plex);
-    settings.live_updates = false;
-    let app = TestApp::spawn_with(dir, settings).await;
+    let app = TestApp::spawn_without_live(&plex).await;
     let before = app.wait_idle().await["track_count"].as_i64().unwrap();
     plex.set_faults(Faults {
         item_latency_us: 8_000,

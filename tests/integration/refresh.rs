@@ -333,10 +333,7 @@ async fn the_api_refreshes_by_default_and_full_true_reads_everything() {
     use crate::helpers::TestApp;
     let plex = spawn_plex(400, 19).await;
     // No live updates: their catch-up refreshes would add to the history.
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = crate::helpers::settings(dir.path(), &plex);
-    settings.live_updates = false;
-    let app = TestApp::spawn_with(dir, settings).await;
+    let app = TestApp::spawn_without_live(&plex).await;
     app.wait_idle().await;
     let kinds = |app: &TestApp| {
         let store = app.state.store().clone();

@@ -80,6 +80,15 @@ impl TestApp {
         Self::spawn_with(dir, settings).await
     }
 
+    /// An app for `plex` that does not follow Plex's notifications: no
+    /// catch-up refresh adds to its history.
+    pub async fn spawn_without_live(plex: &EmulatorHandle) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut settings = test_settings(dir.path(), &plex.url(), TOKEN).expect("settings");
+        settings.live_updates = false;
+        Self::spawn_with(dir, settings).await
+    }
+
     /// The app of `settings`, keeping `dir` alive as long as it runs.
     pub async fn spawn_with(dir: tempfile::TempDir, settings: Settings) -> TestApp {
         let server = InProcess::start(settings).await.expect("the app starts");
